@@ -1,0 +1,53 @@
+"""The `genart` command line: one entry point, one sub-command module per area.
+
+Each module in COMMAND_MODULES offers `register(subparsers)`, which adds its sub-commands and
+sets `func=handler` on each; a handler takes the parsed args and returns an exit code.
+User errors become one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from genart.errors import GenartError
+from scorers.errors import ScorerError
+from evolve.errors import RunError
+
+COMMAND_MODULES = (
+    "evolve.cli_images",
+    "evolve.cli_runs",
+    "evolve.cli_dream",
+    "evolve.cli_explore",
+    "evolve.bench",
+)
+USER_ERRORS = (GenartError, ScorerError, RunError, FileNotFoundError, IsADirectoryError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genart",
+        description="Evolve pictures from formulas and let an image classifier judge them.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"genart: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genart: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
