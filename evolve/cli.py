@@ -17,6 +17,7 @@ from evolve.errors import RunError
 
 COMMAND_MODULES = (
     "evolve.cli_images",
+    "evolve.cli_scorers",
     "evolve.cli_runs",
     "evolve.cli_dream",
     "evolve.cli_explore",
