@@ -1,0 +1,247 @@
+"""Genomes -> images: a tree interpreter vectorised over pixels, batched, any size.
+
+    plan:   hash-cons every node of every genome: key (name, child ids) -> id, so identical
+            sub-trees across the batch get one id and are computed once per call
+    render: for each row band of the (supersampled) grid, evaluate ids in creation order
+            (a valid post-order), free each value after its last use, squash roots to [0, 1]
+            with 0.5 + 0.5 * tanh(v) (smooth: gradients stay alive), average-pool k x k.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from genart.errors import GenartError
+from genart.ops import OPS
+from genart.primitives import COLOUR, SCALAR, Colour, Genome, make_constant
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET_BYTES = 4 * 2**30
+MAX_ANTIALIAS = 16
+_FUDGE = 3          # op temporaries (noise, hsv) beside the live values
+
+
+@dataclass
+class _Plan:
+    """Unique nodes of a batch; ids are topologically ordered (children first)."""
+    ops: list = field(default_factory=list)          # per id: primitive name, terminal, or None
+    children: list = field(default_factory=list)     # per id: tuple of child ids
+    constant: dict = field(default_factory=dict)     # id -> (offset, channels) into the table
+    spatial: list = field(default_factory=list)      # per id: depends on pixel position
+    heights: list = field(default_factory=list)      # per id: height of its sub-tree
+    roots: list = field(default_factory=list)        # per genome: root id
+    values: list = field(default_factory=list)       # the constant table, floats
+    internal_total: int = 0                          # primitive nodes before sharing
+
+
+def _plan(genomes, per_genome_constants: bool) -> _Plan:
+    plan, table = _Plan(), {}
+
+    def intern(key, op, children, spatial):
+        uid = table.get(key)
+        if uid is None:
+            uid = table[key] = len(plan.ops)
+            plan.ops.append(op)
+            plan.children.append(children)
+            plan.spatial.append(spatial)
+            plan.heights.append(1 + max((plan.heights[k] for k in children), default=0))
+        return uid
+
+    for g, genome in enumerate(genomes):
+        offsets, count = [], 0                 # constant offsets in tree (prefix) order
+        for node in genome:
+            offsets.append(count)
+            count += 3 if isinstance(node, COLOUR) else 1 if isinstance(node, SCALAR) else 0
+        base, stack = len(plan.values), []
+        for pos in range(len(genome) - 1, -1, -1):
+            node = genome[pos]
+            if node.arity:
+                kids = tuple(stack.pop() for _ in range(node.arity))
+                spatial = any(plan.spatial[k] for k in kids)
+                stack.append(intern((node.name,) + kids, node.name, kids, spatial))
+                plan.internal_total += 1
+            elif isinstance(node, (SCALAR, COLOUR)):
+                values = tuple(node.value) if isinstance(node, COLOUR) else (node.value,)
+                key = ("c", g, offsets[pos]) if per_genome_constants else ("c",) + values
+                uid = intern(key, None, (), False)
+                if uid not in plan.constant:
+                    plan.constant[uid] = (base + offsets[pos], len(values))
+                stack.append(uid)
+            else:
+                stack.append(intern(("t", node.value), node.value, (), True))
+        plan.values.extend(_constants(genome))
+        if len(stack) != 1:
+            raise GenartError(f"genome {g} is not a complete tree; build genomes with parse()")
+        plan.roots.append(stack[0])
+    return plan
+
+
+def sharing(genomes) -> tuple[int, int]:
+    """(primitive nodes computed, primitive nodes in the batch): the sub-tree cache's effect."""
+    plan = _plan(genomes, per_genome_constants=False)
+    return sum(op in OPS for op in plan.ops), plan.internal_total
+
+
+def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -> dict:
+    """x, y, r, theta for supersampled rows [r0, r1); the shorter side spans [-1, 1], y up."""
+    (height, width), short = size, min(size)
+    cols = torch.arange(width * k, device=device, dtype=torch.float64)
+    rws = torch.arange(rows[0], rows[1], device=device, dtype=torch.float64)
+    x = ((2 * (cols + 0.5) / k - width) / short).float().view(1, 1, 1, -1)   # (1, 1, 1, Wk)
+    y = ((height - 2 * (rws + 0.5) / k) / short).float().view(1, 1, -1, 1)  # (1, 1, hb, 1)
+    return {"x": x, "y": y, "r": torch.sqrt(x * x + y * y), "theta": torch.atan2(y, x)}
+
+
+def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, n: int) -> list:
+    """Root value per genome, each (1, C, hb, Wk) or smaller (broadcastable)."""
+    remaining = [0] * len(plan.ops)
+    for kids in plan.children:
+        for kid in kids:
+            remaining[kid] += 1
+    for root in plan.roots:
+        remaining[root] += 1
+    owners = {}
+    for g, root in enumerate(plan.roots):
+        owners.setdefault(root, []).append(g)
+    values, outputs = [None] * len(plan.ops), [None] * n
+    for uid, op in enumerate(plan.ops):
+        if op is None:
+            offset, channels = plan.constant[uid]
+            values[uid] = table[offset:offset + channels].view(1, channels, 1, 1)
+        elif op in coords:
+            values[uid] = coords[op]
+        else:
+            kids = plan.children[uid]
+            values[uid] = OPS[op](*(values[k] for k in kids))
+            for kid in kids:
+                remaining[kid] -= 1
+                if remaining[kid] == 0:
+                    values[kid] = None
+        for g in owners.get(uid, ()):
+            outputs[g] = values[uid]
+            remaining[uid] -= 1
+        if remaining[uid] == 0:
+            values[uid] = None
+    return outputs
+
+
+def _squash(value: torch.Tensor, shape: tuple, k: int) -> torch.Tensor:
+    image = 0.5 + 0.5 * torch.tanh(torch.nan_to_num(value.float(), nan=0.0))
+    image = image.expand(1, 3, *shape)                                    # (1, 3, hb*k, W*k)
+    return F.avg_pool2d(image, k) if k > 1 else image
+
+
+def _check_size(size) -> tuple[int, int]:
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(s, int) and s > 0 for s in size)):
+        raise GenartError(f"size must be a positive int or (height, width), got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _band_rows(plan: _Plan, n: int, size, k: int, grad: bool, budget: int) -> int:
+    """Output rows per band so that the estimated peak stays within budget, or GenartError."""
+    height, width = size
+    spatial = sum(1 for uid, op in enumerate(plan.ops) if op in OPS and plan.spatial[uid])
+    depth = max((plan.heights[r] for r in plan.roots), default=0)
+    live = spatial if grad else min(spatial, 2 * depth + 2 + _shared(plan))
+    planes = 2 + _FUDGE * 3 * (live + 1)                 # r, theta, then 3-channel values
+    row_bytes = planes * width * k * 4 * k               # one output row = k supersampled rows
+    output = n * 3 * height * width * 4 * (2 if grad else 1)
+    rows = (budget - output) // row_bytes if budget > output else 0
+    if rows < 1:
+        need = (output + row_bytes) / 2**30
+        raise GenartError(
+            f"rendering {n} image(s) of {height}x{width} with antialias {k} needs {need:.1f} GiB,"
+            f" budget {budget / 2**30:.1f} GiB; use a smaller --size or --aa")
+    return int(min(rows, height))
+
+
+def _shared(plan: _Plan) -> int:
+    counts = [0] * len(plan.ops)
+    for kids in plan.children:
+        for kid in kids:
+            counts[kid] += 1
+    return sum(1 for uid, c in enumerate(counts) if c > 1 and plan.spatial[uid])
+
+
+def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
+                 budget_bytes: int = DEFAULT_BUDGET_BYTES) -> torch.Tensor:
+    """Render formulas to images (N, 3, H, W) float32 in [0, 1] on `device`.
+
+    Args:
+        genomes: sequence of Genome.
+        size: int (square) or (height, width).
+        device: torch device (or its name) to compute on.
+        antialias: k; renders k*H x k*W and average-pools k x k.
+        constants: optional list of 1-D tensors, one per genome, replacing its numeric
+            constants in `constants_of` order; the render is differentiable with respect to them.
+        budget_bytes: memory budget; larger renders go in row bands, or raise GenartError.
+    """
+    height, width = _check_size(size)
+    if not isinstance(antialias, int) or not 1 <= antialias <= MAX_ANTIALIAS:
+        raise GenartError(f"antialias must be an int in 1..{MAX_ANTIALIAS}, got {antialias!r}")
+    device, n, k = torch.device(device), len(genomes), antialias
+    grad = constants is not None
+    plan = _plan(genomes, per_genome_constants=grad)
+    band = _band_rows(plan, n, (height, width), k, grad, budget_bytes)
+    if grad:
+        if len(constants) != n:
+            raise GenartError(f"got {len(constants)} constant tensors for {n} genomes")
+        for g, (genome, c) in enumerate(zip(genomes, constants)):
+            if c.numel() != len(constants_of(genome)):
+                raise GenartError(f"genome {g} has {len(constants_of(genome))} constants, "
+                                  f"got a tensor of {c.numel()}; use constants_of(genome)")
+        parts = [c.reshape(-1).to(device, torch.float32) for c in constants]
+        table = torch.cat(parts) if parts else torch.zeros(0, device=device)
+    else:
+        table = torch.tensor(plan.values, dtype=torch.float32, device=device)
+    bands = []
+    out = None if grad else torch.empty(n, 3, height, width, device=device)
+    for r0 in range(0, height, band):
+        r1 = min(r0 + band, height)
+        coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
+        roots = _evaluate(plan, table, coords, n)
+        images = [_squash(v, ((r1 - r0) * k, width * k), k) for v in roots]
+        if grad:
+            bands.append(torch.cat(images) if images else torch.zeros(0, 3, r1 - r0, width))
+        else:
+            for g, image in enumerate(images):
+                out[g, :, r0:r1] = image[0]
+    return torch.cat(bands, 2) if grad else out
+
+
+def _constants(genome) -> list[float]:
+    values = []
+    for node in genome:
+        if isinstance(node, COLOUR):
+            values.extend(float(v) for v in node.value)
+        elif isinstance(node, SCALAR):
+            values.append(float(node.value))
+    return values
+
+
+def constants_of(genome) -> list[float]:
+    """Every numeric constant in tree order, colours flattened to r, g, b."""
+    return _constants(genome)
+
+
+def with_constants(genome, values) -> Genome:
+    """A copy of `genome` with its constants replaced by `values` (constants_of order)."""
+    values = [float(v) for v in (values.detach().reshape(-1).tolist()
+                                 if isinstance(values, torch.Tensor) else values)]
+    if len(values) != len(_constants(genome)):
+        raise GenartError(f"genome has {len(_constants(genome))} constants, got {len(values)}")
+    nodes, it = [], iter(values)
+    for node in genome:
+        if isinstance(node, COLOUR):
+            node = make_constant(Colour(next(it) for _ in range(3)))
+        elif isinstance(node, SCALAR):
+            node = make_constant(next(it))
+        nodes.append(node)
+    return type(genome)(nodes)
