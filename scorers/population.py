@@ -1,0 +1,63 @@
+"""Score a whole generation: objective − naturalness penalty, plus the parts, in one call."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from scorers.naturalness import Naturalness
+
+CPU_CHUNK = 16   # on CPU chunks beat one big batch (allocator page faults); see `genart bench`
+
+
+@dataclass
+class Scores:
+    """Per-image scores, all (N,) CPU tensors; fitness = objective − penalty (or gated)."""
+
+    fitness: torch.Tensor
+    objective: torch.Tensor
+    residual: torch.Tensor
+    penalty: torch.Tensor
+    top_class: torch.Tensor     # int64
+    top_prob: torch.Tensor
+
+
+def default_chunk(device: torch.device, n: int) -> int:
+    """Chunk size that is fast on device: the whole batch on CUDA, CPU_CHUNK on the CPU."""
+    return n if device.type == "cuda" else min(n, CPU_CHUNK)
+
+
+def score_population(images: torch.Tensor, objective, naturalness: Naturalness | None, *,
+                     chunk_size: int | None = None) -> Scores:
+    """Score images (N, 3, H, W) in [0, 1] under inference_mode, in chunks, on the model's device.
+
+    bf16 autocast on CUDA only (agreement with fp32 is tested); naturalness runs in fp32.
+    naturalness=None skips the residual (reported as 0) and the penalty.
+    """
+    device = objective.model.device
+    n = images.shape[0]
+    chunk = chunk_size or default_chunk(device, n)
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, n, chunk):
+            batch = images[start:start + chunk].to(device, non_blocking=True).float()
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                values, probs = objective.evaluate(batch)
+            values = values.float()
+            residual = (naturalness.residual(batch) if naturalness is not None
+                        else torch.zeros_like(values))
+            top_prob, top_class = probs.float().max(1)
+            parts.append((values, residual, top_class, top_prob))
+    objective_values, residual, top_class, top_prob = (torch.cat(p).cpu() for p in zip(*parts))
+    fitness = (naturalness.apply(objective_values, residual) if naturalness is not None
+               else objective_values.clone())
+    return Scores(fitness, objective_values, residual, objective_values - fitness, top_class,
+                  top_prob)
+
+
+def fitness_of(images: torch.Tensor, objective, naturalness: Naturalness | None) -> torch.Tensor:
+    """(N,) fitness with gradients (no inference_mode, fp32): for constant tuning and dreaming."""
+    values = objective(images)
+    if naturalness is None:
+        return values
+    return naturalness.apply(values, naturalness.residual(images.to(values.device)))
