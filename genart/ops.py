@@ -20,25 +20,26 @@ def _channel(a: torch.Tensor, k: int) -> torch.Tensor:
     return a[:, k:k + 1] if a.shape[1] == 3 else a
 
 
-def _hash2(i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    """Integer lattice hash -> [-1, 1) as float32; same integers as the Python reference."""
-    def mix(n):
-        return (n * n * 60493 + n * 19990303 + 1376312589) % 2147483648
-    a = mix(i % 65536) % 65536
-    return mix((a + j) % 65536).to(torch.float32) / 1073741824.0 - 1.0
+def _permute(n: torch.Tensor) -> torch.Tensor:
+    return torch.remainder((34.0 * n + 1.0) * n, 289.0)
 
 
 def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Value noise, smoothstep fade, lattice fixed in formula units (resolution independent)."""
+    """Value noise, smoothstep fade, lattice fixed in formula units (resolution independent).
+
+    The lattice hash is float arithmetic that is exact in float32 (webgl-noise's permute), so
+    the renderer and the Python reference agree on every lattice value.
+    """
     u = (torch.nan_to_num(a) * NOISE_FREQ).clamp(-1e6, 1e6)
     v = (torch.nan_to_num(b) * NOISE_FREQ).clamp(-1e6, 1e6)
-    fi, fj = torch.floor(u), torch.floor(v)
-    su, sv = u - fi, v - fj
+    i, j = torch.floor(u), torch.floor(v)
+    su, sv = u - i, v - j
     su, sv = su * su * (3 - 2 * su), sv * sv * (3 - 2 * sv)
-    i, j = fi.long(), fj.long()
-    top = torch.lerp(_hash2(i, j), _hash2(i + 1, j), su)
-    bottom = torch.lerp(_hash2(i, j + 1), _hash2(i + 1, j + 1), su)
-    return torch.lerp(top, bottom, sv)
+    p0, p1 = _permute(torch.remainder(i, 289.0)), _permute(torch.remainder(i + 1, 289.0))
+    j0, j1 = torch.remainder(j, 289.0), torch.remainder(j + 1, 289.0)
+    top = torch.lerp(_permute(p0 + j0), _permute(p1 + j0), su)
+    bottom = torch.lerp(_permute(p0 + j1), _permute(p1 + j1), su)
+    return torch.lerp(top, bottom, sv) / 144.5 - 1.0
 
 
 def rgb(a, b, c):

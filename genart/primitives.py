@@ -61,12 +61,14 @@ def _mod(a, b):
     return a % (b if abs(b) > EPS_DIV else 1.0)
 
 
-def _hash2(i: int, j: int) -> float:
-    """Integer lattice hash -> [-1, 1); exact in int64, so CPU, CUDA and Python agree."""
-    def mix(n):
-        return (n * n * 60493 + n * 19990303 + 1376312589) % 2147483648
-    a = mix(i % 65536) % 65536
-    return mix((a + j) % 65536) / 1073741824.0 - 1.0
+def _permute(n: float) -> float:
+    """Gustavson's float permutation of 0..288 (webgl-noise): exact in float32 and float64."""
+    return ((34.0 * n + 1.0) * n) % 289.0
+
+
+def _lattice(i: float, j: float) -> float:
+    """Value in [-1, 1) at integer lattice point (i, j); period 289 cells."""
+    return _permute(_permute(i % 289.0) + j % 289.0) / 144.5 - 1.0
 
 
 def _noise(a, b):
@@ -77,8 +79,8 @@ def _noise(a, b):
     i, j = math.floor(u), math.floor(v)
     fu, fv = u - i, v - j
     su, sv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
-    top = _hash2(i, j) + su * (_hash2(i + 1, j) - _hash2(i, j))
-    bottom = _hash2(i, j + 1) + su * (_hash2(i + 1, j + 1) - _hash2(i, j + 1))
+    top = _lattice(i, j) + su * (_lattice(i + 1, j) - _lattice(i, j))
+    bottom = _lattice(i, j + 1) + su * (_lattice(i + 1, j + 1) - _lattice(i, j + 1))
     return top + sv * (bottom - top)
 
 
