@@ -1,0 +1,104 @@
+"""TV naturalness: the torch Chambolle against skimage, the reference."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from skimage import data
+from skimage.restoration import denoise_tv_chambolle
+
+from scorers import Naturalness, tv_denoise, tv_residual
+
+PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "hubble_deep_field",
+          "immunohistochemistry", "moon", "rocket", "text", "colorwheel", "grass", "gravel",
+          "brick")
+
+
+def photo(name: str) -> torch.Tensor:
+    """(3, H, W) float in [0, 1] from a photo shipped with scikit-image."""
+    array = getattr(data, name)()
+    if array.ndim == 2:
+        array = np.stack([array] * 3, -1)
+    return torch.from_numpy(array[..., :3].copy()).permute(2, 0, 1).float() / 255
+
+
+def formula_images(n: int, size: int, seed: int) -> torch.Tensor:
+    """(n, 3, size, size) formula-like renders: sums of sines of x, y, r at random frequencies,
+    from smooth to noisy (high frequencies alias into pixel static)."""
+    g = torch.Generator().manual_seed(seed)
+    y, x = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size),
+                          indexing="ij")
+    r = (x * x + y * y).sqrt()
+    images = []
+    for k in range(n):
+        top = [2.0, 8.0, 40.0, 200.0][k % 4]           # frequency range: smooth → static
+        f = torch.rand(3, 3, generator=g) * top        # (channel, term)
+        phase = torch.rand(3, 1, 1, generator=g) * 6.3
+        value = (torch.sin(f[:, 0, None, None] * x + phase) + torch.sin(f[:, 1, None, None] * y)
+                 + torch.cos(f[:, 2, None, None] * r * 3))
+        images.append(torch.sigmoid(value))
+    return torch.stack(images)
+
+
+def dataset(size: int = 96) -> torch.Tensor:
+    """≥ 50 test images: photo resizes and crops, formula renders and noise. (N, 3, S, S)."""
+    views = []
+    for name in PHOTOS:
+        image = photo(name)
+        views.append(F.interpolate(image[None], size=(size, size), mode="bilinear",
+                                   antialias=True)[0])
+        views.append(image[:, :size, :size])
+        h, w = image.shape[1:]
+        views.append(image[:, h // 2 - size // 2:h // 2 + size // 2,
+                           w // 2 - size // 2:w // 2 + size // 2])
+    g = torch.Generator().manual_seed(1)
+    noise = [torch.rand(3, size, size, generator=g) * a for a in (0.05, 0.2, 1.0)]
+    return torch.cat([torch.stack(views), formula_images(16, size, 0), torch.stack(noise)])
+
+
+def test_torch_chambolle_with_skimage_stopping_rule_matches_skimage():
+    images = dataset(48)[::9]                                   # (N, 3, 48, 48)
+    ours = tv_denoise(images, weight=0.1, iterations=200, eps=2e-4)
+    for image, mine in zip(images, ours):
+        ref = denoise_tv_chambolle(image.permute(1, 2, 0).numpy(), weight=0.1,
+                                   channel_axis=-1)
+        assert np.abs(mine.permute(1, 2, 0).numpy() - ref).max() < 1e-5
+
+
+def test_fast_residual_tracks_exact_on_photos_and_renders():
+    images = dataset(96)
+    assert len(images) >= 50
+    fast = tv_residual(images, 0.1, "fast")
+    exact = tv_residual(images, 0.1, "exact")
+    correlation = torch.corrcoef(torch.stack([fast, exact]))[0, 1].item()
+    print(f"fast vs exact on {len(images)} images: r={correlation:.4f}, "
+          f"mean |diff|={(fast - exact).abs().mean():.5f}, exact mean={exact.mean():.4f}")
+    assert correlation >= 0.99
+    assert exact.min() < 0.01 < 0.1 < exact.max()               # the set spans smooth → static
+
+
+def test_residual_is_small_for_smooth_and_large_for_noise():
+    smooth, = formula_images(1, 64, 3)[None]
+    noise = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    residual = tv_residual(torch.cat([smooth, noise]))
+    assert residual[0] < 0.01 and residual[1] > 0.1
+
+
+def test_penalty_soft_and_gate():
+    residual = torch.tensor([0.01, 0.05, 0.2])
+    objective = torch.tensor([0.9, 0.8, 0.7])
+    soft = Naturalness(lam=2.0, tau=0.05)
+    assert torch.allclose(soft.penalty(residual), torch.tensor([0.0, 0.0, 0.3]))
+    assert torch.allclose(soft.apply(objective, residual), torch.tensor([0.9, 0.8, 0.4]))
+    gate = Naturalness(weight=0.2, tau=0.05, gate=True)
+    assert torch.equal(gate.apply(objective, residual), torch.tensor([0.9, 0.0, 0.0]))
+
+
+def test_fast_residual_has_gradient():
+    images = formula_images(2, 32, 5).requires_grad_()
+    tv_residual(images).sum().backward()
+    assert torch.isfinite(images.grad).all() and images.grad.abs().sum() > 0
+
+
+def test_unknown_mode_is_an_error():
+    with pytest.raises(ValueError, match="fast"):
+        tv_residual(torch.rand(1, 3, 8, 8), mode="slow")
