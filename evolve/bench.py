@@ -12,12 +12,113 @@ import torch
 
 def render_part(device: torch.device, seed: int) -> list[str]:
     """Our renderer against DEAP's compiled lambda evaluated per pixel (issue: genome/render)."""
-    return []
+    import math
+    import random
+    import time
+    from functools import partial
+
+    from deap import gp
+
+    from genart import PSET, random_genomes, render_batch
+    from genart.render import sharing
+
+    size, crop, n = 224, 8, 64
+    genomes = random_genomes(n, seed)
+    # (a) DEAP's gp.compile (eval of our own trees, never user text), one pixel per call,
+    # on a crop x crop patch at the centre of each image, extrapolated to size x size.
+    coords = []
+    for i in range(size // 2, size // 2 + crop):
+        for j in range(size // 2, size // 2 + crop):
+            x, y = (2 * j + 1 - size) / size, (size - 2 * i - 1) / size
+            coords.append((x, y, math.hypot(x, y), math.atan2(y, x)))
+    start = time.perf_counter()
+    for genome in genomes:
+        func = gp.compile(genome, PSET)
+        for pixel in coords:
+            func(*pixel)
+    per_pixel = (time.perf_counter() - start) / (n * len(coords))
+    python_rate = 1.0 / (per_pixel * size * size)
+    # (b) our renderer, whole population per call; best of 3 after a warm-up.
+    render_batch(genomes[:8], size, device)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        images = render_batch(genomes, size, device)
+        images.sum().item()                                   # waits for the device
+        times.append(time.perf_counter() - start)
+    torch_rate = n / min(times)
+    computed, total = sharing(genomes)
+    state = random.getstate()                                 # mutated copies, as in evolution
+    random.seed(seed)
+    parents = random_genomes(8, seed + 1)
+    mutants = [gp.mutUniform(type(p)(p), partial(gp.genGrow, min_=0, max_=2), PSET)[0]
+               for p in parents for _ in range(8)]
+    random.setstate(state)
+    m_computed, m_total = sharing(mutants)
+    return [
+        f"render: {n} random genomes at {size}x{size}, device={device}, "
+        f"threads={torch.get_num_threads()}",
+        f"  per-pixel DEAP gp.compile lambda: {python_rate:10.3f} img/s "
+        f"({per_pixel * 1e6:.1f} us/pixel, {crop}x{crop} crop per genome)",
+        f"  render_batch:                     {torch_rate:10.1f} img/s "
+        f"(batch of {n} in {min(times) * 1e3:.0f} ms)",
+        f"  ratio:                            {torch_rate / python_rate:10.0f}x",
+        f"  sub-tree cache: random population computes {computed}/{total} primitive nodes "
+        f"(hit rate {1 - computed / total:.0%}); 8 parents x 8 mutants {m_computed}/{m_total} "
+        f"(hit rate {1 - m_computed / m_total:.0%})",
+    ]
 
 
 def scoring_part(device: torch.device, seed: int) -> list[str]:
     """CNN alone, naturalness exact and fast, whole population score (issue: scorers)."""
-    return []
+    import time
+
+    from scorers import Naturalness, load_model, make_objective, score_population, tv_residual
+    from scorers.population import default_chunk
+
+    def rate(work, count: int) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        work()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return count / (time.perf_counter() - start)
+
+    model = load_model("efficientnet-lite0", device)
+    n, size = 64, model.input_size
+    g = torch.Generator().manual_seed(seed)
+    y, x = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size),
+                          indexing="ij")
+    freq = torch.rand(n, 3, 2, 1, 1, generator=g) * torch.logspace(0, 2.3, n).view(n, 1, 1, 1, 1)
+    images = torch.sigmoid(torch.sin(freq[:, :, 0] * x) + torch.cos(freq[:, :, 1] * y * x))
+    images = images.to(device)                                  # (64, 3, 224, 224) formula-like
+
+    def cnn(chunk: int):
+        with torch.inference_mode(), torch.autocast("cuda", torch.bfloat16,
+                                                    enabled=device.type == "cuda"):
+            for start in range(0, n, chunk):
+                model.logits(images[start:start + chunk])
+
+    cnn(8)                                                      # warm-up
+    rates = {chunk: rate(lambda: cnn(chunk), n) for chunk in (4, 8, 16, 32, 64)}
+    best = max(rates, key=rates.get)
+    shown = ", ".join(f"{c}: {r:.1f}" for c, r in rates.items())
+    lines = [f"scoring  CNN efficientnet-lite0 {size}², batch {n}, img/s by chunk size: {shown}",
+             f"scoring  CNN alone at best chunk {best}: {rates[best]:.1f} img/s"]
+    few = images[:8]
+    exact = rate(lambda: tv_residual(few, 0.1, "exact"), len(few))
+    with torch.inference_mode():
+        tv_residual(few, 0.1, "fast")
+        fast = rate(lambda: tv_residual(images, 0.1, "fast"), n)
+    lines.append(f"scoring  naturalness exact (skimage, CPU): {exact:.1f} img/s; fast (torch, "
+                 f"{device.type}): {fast:.1f} img/s = {fast / exact:.1f}x exact")
+    objective, nat = make_objective("crab", model), Naturalness()
+    whole = rate(lambda: score_population(images, objective, nat), n)
+    lines.append(f"scoring  score_population (crab, fast naturalness, default chunk "
+                 f"{default_chunk(device, n)}): {whole:.1f} img/s = {whole / rates[best]:.0%} "
+                 "of the CNN alone")
+    return lines
 
 
 def generation_part(device: torch.device, seed: int) -> list[str]:
