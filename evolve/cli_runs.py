@@ -1,5 +1,181 @@
-"""(being written)"""
+"""`genart evolve`, `genart resume`, `genart gallery`: unattended runs from the command line.
+
+Ctrl-C or SIGTERM finishes the current generation, checkpoints and exits 0 with the resume
+command; a second Ctrl-C stops at once (every write is atomic, so nothing is left half-written).
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from evolve.errors import RunError
+from evolve.gallery import build_gallery
+from evolve.rundir import RunConfig, RunDir, default_out
+from evolve.session import drive, resume_run, start_run
+
+DEFAULTS = RunConfig(target="crab")
 
 
-def register(sub):
-    pass
+def _budget(args) -> dict:
+    chosen = [name for name in ("generations", "minutes", "hours")
+              if getattr(args, name, None) is not None]
+    if len(chosen) > 1:
+        raise RunError(f"give one budget, not {' and '.join('--' + c for c in chosen)}")
+    if args.generations is not None and args.generations < 0:
+        raise RunError(f"--generations must be ≥ 0, got {args.generations}")
+    seconds = (args.minutes * 60 if args.minutes is not None
+               else args.hours * 3600 if args.hours is not None else None)
+    if seconds is not None and seconds <= 0:
+        raise RunError("a time budget must be positive")
+    return {"generations": args.generations, "seconds": seconds}
+
+
+class StopFlag:
+    """First SIGINT/SIGTERM: finish the generation. Second: stop at once (KeyboardInterrupt)."""
+
+    def __init__(self):
+        self.stopping = False
+        self.previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame):
+        if self.stopping:
+            raise KeyboardInterrupt
+        self.stopping = True
+        print("\ngenart: stopping after this generation (press Ctrl-C again to stop now)",
+              file=sys.stderr, flush=True)
+
+    def __call__(self) -> bool:
+        return self.stopping
+
+
+class Progress:
+    """A tqdm bar (generation, best fitness, class and probability, evals/s, ETA) or log lines."""
+
+    def __init__(self, config: RunConfig, quiet: bool):
+        self.quiet, self.config, self.bar = quiet, config, None
+
+    def __call__(self, entry: dict) -> None:
+        text = (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
+                f"{entry['top_class']} {entry['top_prob']:.3f} "
+                f"residual {entry['best_residual']:.3f} "
+                f"{entry.get('evals_per_s') or 0:.1f} evals/s")
+        if self.quiet:
+            print(f"[{entry['elapsed']:8.1f}s] {text}", flush=True)
+            return
+        from tqdm import tqdm
+        by_time = self.config.generations is None
+        if self.bar is None:
+            total = self.config.seconds if by_time else self.config.generations
+            self.bar = tqdm(total=total, unit="s" if by_time else "gen", dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} [{elapsed}<{remaining}]"
+                            " {postfix}")
+        done = entry["elapsed"] if by_time else entry["generation"]
+        self.bar.n = min(done, self.bar.total or done)
+        self.bar.set_postfix_str(text, refresh=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _drive(session, quiet: bool) -> int:
+    progress = Progress(session.config, quiet)
+    with StopFlag() as stop:
+        try:
+            entry = drive(session, should_stop=stop, progress=progress)
+        finally:
+            progress.close()
+    run = session.run.path
+    best = session.evolution.best.parts
+    print(f"genart: generation {session.evolution.generation}, best fitness "
+          f"{best['fitness']:.4f} (objective {best['objective']:.4f}, residual "
+          f"{best['residual']:.4f}), {session.records} records")
+    print(f"genart: gallery: {run / 'index.html'}")
+    if stop.stopping:
+        print(f"genart: stopped; continue with: genart resume {run}")
+    return 0
+
+
+def run_evolve(args) -> int:
+    budget = _budget(args)
+    if budget["generations"] is None and budget["seconds"] is None:
+        budget["seconds"] = 30 * 60.0
+    config = RunConfig(
+        target=args.target, model=args.model, population=args.pop, size=args.size,
+        record_size=args.record_size, naturalness=args.naturalness, seed=args.seed,
+        device=args.device, tune=not args.no_tune, tune_steps=args.tune_steps,
+        tune_share=args.tune_share, tune_lr=args.tune_lr, pareto=args.pareto, **budget)
+    if config.population < 2:
+        raise RunError(f"--pop must be at least 2, got {config.population}")
+    out = Path(args.out) if args.out else default_out(args.target)
+    session = start_run(out, config)
+    if not args.quiet:
+        print(f"genart: run folder {out}", flush=True)
+    return _drive(session, args.quiet)
+
+
+def run_resume(args) -> int:
+    budget = _budget(args)
+    session = resume_run(Path(args.run), extra_generations=budget["generations"],
+                         extra_seconds=budget["seconds"])
+    return _drive(session, args.quiet)
+
+
+def run_gallery(args) -> int:
+    page = build_gallery(RunDir.open(Path(args.run)))
+    print(f"genart: gallery: {page}")
+    return 0
+
+
+def _add_budget(parser: argparse.ArgumentParser, what: str) -> None:
+    group = parser.add_argument_group("budget (one of)")
+    group.add_argument("--generations", type=int, help=f"generations {what}")
+    group.add_argument("--minutes", type=float, help=f"minutes {what}")
+    group.add_argument("--hours", type=float, help=f"hours {what}")
+    parser.add_argument("--quiet", action="store_true", help="plain log lines instead of a bar")
+
+
+def register(sub) -> None:
+    d = DEFAULTS
+    p = sub.add_parser("evolve", help="evolve formulas towards a target (unattended, resumable)")
+    p.add_argument("target", help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
+    p.add_argument("--model", default=d.model, help=f"scoring network (default {d.model})")
+    p.add_argument("--pop", type=int, default=d.population, help="population size")
+    p.add_argument("--size", type=int, default=d.size, help="render size for scoring")
+    p.add_argument("--record-size", type=int, default=d.record_size,
+                   help="size of the anti-aliased render of each record (0: none)")
+    p.add_argument("--naturalness", type=float, default=d.naturalness, metavar="λ",
+                   help=f"weight of the naturalness penalty (default {d.naturalness})")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
+    p.add_argument("--out", help="run folder (default runs/<target>-<time>)")
+    p.add_argument("--tune-steps", type=int, default=d.tune_steps,
+                   help="Adam steps of constant tuning per generation")
+    p.add_argument("--tune-share", type=float, default=d.tune_share,
+                   help="fraction of the population tuned each generation")
+    p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
+    p.add_argument("--no-tune", action="store_true", help="switch constant tuning off")
+    p.add_argument("--pareto", action="store_true",
+                   help="NSGA-II on (objective, −residual); the front goes to the gallery")
+    _add_budget(p, "in all (default: 30 minutes)")
+    p.set_defaults(func=run_evolve)
+
+    p = sub.add_parser("resume", help="continue a run from its checkpoint")
+    p.add_argument("run", help="run folder")
+    _add_budget(p, "more (default: what is left of the run's own budget)")
+    p.set_defaults(func=run_resume)
+
+    p = sub.add_parser("gallery", help="rebuild a run's index.html and fitness.png")
+    p.add_argument("run", help="run folder")
+    p.set_defaults(func=run_gallery)

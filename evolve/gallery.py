@@ -1,0 +1,166 @@
+"""The run's gallery: index.html (records as a grid, formula on click) and fitness.png (PIL plot).
+
+Built only from files in the run folder, so `genart gallery RUN` can rebuild it at any time.
+Extra sections appear when their folders exist: `pareto/` (the NSGA-II front) and `polished/`
+(dream outputs, any *.png there).
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from evolve.rundir import RunDir, write_atomic
+
+PLOT_SIZE = (520, 300)
+EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)"),
+                  ("polished", "Polished (DeepDream)"))
+
+
+def build_gallery(run: RunDir) -> Path:
+    """Write index.html and fitness.png into the run folder; returns the page's path."""
+    log = run.read_log()
+    plot = plot_fitness(log)
+    buffer = _png_bytes(plot)
+    write_atomic(run.path / "fitness.png", buffer)
+    page = render_page(run, log)
+    write_atomic(run.path / "index.html", page)
+    return run.path / "index.html"
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    import io
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+# --- the page --------------------------------------------------------------------------------
+
+STYLE = """body{font-family:sans-serif;margin:1.5em;background:#fafafa;color:#222}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:14px}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;font-size:13px}
+.card img{width:100%;image-rendering:auto;border-radius:4px}
+details pre{white-space:pre-wrap;word-break:break-all;font-size:11px;max-height:14em;overflow:auto}
+.muted{color:#777}"""
+
+
+def render_page(run: RunDir, log: list[dict]) -> str:
+    config = {}
+    if run.config_path.exists():
+        config = json.loads(run.config_path.read_text(encoding="utf-8"))
+    records = run.record_entries()
+    last = log[-1] if log else {}
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'>",
+             f"<title>genart: {_e(config.get('target', run.path.name))}</title>",
+             f"<style>{STYLE}</style></head><body>",
+             f"<h1>{_e(run.path.name)} — target <code>{_e(config.get('target', '?'))}</code></h1>",
+             f"<p class='muted'>{len(records)} records · generation {last.get('generation', 0)} · "
+             f"best fitness {last.get('best_fitness', float('nan')):.4f} · "
+             f"{last.get('elapsed', 0) / 60:.1f} min</p>",
+             "<img src='fitness.png' alt='fitness plot'>",
+             "<h2>Records</h2><div class='grid' id='records'>"]
+    for entry in reversed(records):
+        parts.append(_record_card(run, entry))
+    parts.append("</div>")
+    for folder, title in EXTRA_SECTIONS:
+        parts.append(_extra_section(run, folder, title))
+    parts.append("</body></html>\n")
+    return "\n".join(p for p in parts if p)
+
+
+def _record_card(run: RunDir, entry: dict) -> str:
+    stem = entry["stem"]
+    image = f"records/{stem}.png"
+    hires = run.records / f"{stem}_hires.png"
+    link = f"records/{stem}_hires.png" if hires.exists() else image
+    formula_path = run.records / f"{stem}.formula"
+    formula = formula_path.read_text(encoding="utf-8") if formula_path.exists() else ""
+    top = "<br>".join(f"{_e(name)} {prob:.3f}" for name, prob in entry.get("top5", [])[:3])
+    return (f"<div class='card record'><a href='{link}'><img src='{image}' alt='record {stem}'></a>"
+            f"<div><b>#{stem}</b> fitness {entry.get('fitness', 0):.4f}</div>"
+            f"<div>objective {entry.get('objective', 0):.4f} · residual "
+            f"{entry.get('residual', 0):.4f}</div><div class='muted'>{top}</div>"
+            f"<div class='muted'>generation {entry.get('generation')} · "
+            f"{entry.get('elapsed', 0) / 60:.1f} min · {entry.get('nodes', '?')} nodes</div>"
+            f"<details><summary>formula</summary><pre>{_e(formula)}</pre></details></div>")
+
+
+def _extra_section(run: RunDir, folder: str, title: str) -> str:
+    images = sorted((run.path / folder).glob("*.png")) if (run.path / folder).is_dir() else []
+    if not images:
+        return ""
+    cards = []
+    for path in images:
+        meta = path.with_suffix(".json")
+        caption = ""
+        if meta.exists():
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+                caption = " · ".join(f"{k} {v:.4f}" for k, v in data.items()
+                                     if isinstance(v, float))
+            except (OSError, json.JSONDecodeError):
+                caption = ""
+        rel = f"{folder}/{path.name}"
+        cards.append(f"<div class='card {folder}'><a href='{rel}'><img src='{rel}' "
+                     f"alt='{_e(path.stem)}'></a><div>{_e(path.stem)}</div>"
+                     f"<div class='muted'>{_e(caption)}</div></div>")
+    return f"<h2>{_e(title)}</h2><div class='grid' id='{folder}'>" + "".join(cards) + "</div>"
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# --- the plot ----------------------------------------------------------------------------------
+
+def plot_fitness(log: list[dict]) -> Image.Image:
+    """Best and mean fitness against generation (left) and minutes (right)."""
+    width, height = PLOT_SIZE
+    canvas = Image.new("RGB", (2 * width, height), "white")
+    generations = [e["generation"] for e in log]
+    minutes = [e.get("elapsed", 0.0) / 60 for e in log]
+    series = [([e["best_fitness"] for e in log], (200, 40, 40), "best"),
+              ([e["mean_fitness"] for e in log], (60, 90, 200), "mean")]
+    _panel(canvas, (0, 0, width, height), generations, series, "generation")
+    _panel(canvas, (width, 0, 2 * width, height), minutes, series, "minutes")
+    return canvas
+
+
+def _panel(canvas, box, xs, series, xlabel) -> None:
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default()
+    left, top, right, bottom = box[0] + 50, box[1] + 15, box[2] - 15, box[3] - 35
+    draw.rectangle((left, top, right, bottom), outline=(0, 0, 0))
+    values = [v for ys, _, _ in series for v in ys]
+    if not xs or not values:
+        draw.text((left + 10, top + 10), "no generations yet", fill=(0, 0, 0), font=font)
+        return
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(values), max(values)
+    x1 = x1 if x1 > x0 else x0 + 1
+    y1 = y1 if y1 > y0 else y0 + 1e-3
+
+    def point(x, y):
+        return (left + (x - x0) / (x1 - x0) * (right - left),
+                bottom - (y - y0) / (y1 - y0) * (bottom - top))
+
+    for fraction in (0.0, 0.5, 1.0):
+        y = y0 + fraction * (y1 - y0)
+        _, py = point(x0, y)
+        draw.line((left - 4, py, left, py), fill=(0, 0, 0))
+        draw.text((box[0] + 4, py - 6), f"{y:.3f}", fill=(0, 0, 0), font=font)
+        x = x0 + fraction * (x1 - x0)
+        px, _ = point(x, y0)
+        draw.text((px - 10, bottom + 4), f"{x:.3g}", fill=(0, 0, 0), font=font)
+    draw.text(((left + right) // 2 - 25, bottom + 18), xlabel, fill=(0, 0, 0), font=font)
+    for row, (ys, colour, name) in enumerate(series):
+        points = [point(x, y) for x, y in zip(xs, ys)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        else:
+            draw.ellipse((points[0][0] - 2, points[0][1] - 2, points[0][0] + 2, points[0][1] + 2),
+                         fill=colour)
+        draw.text((left + 8, top + 6 + 12 * row), name, fill=colour, font=font)

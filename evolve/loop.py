@@ -1,0 +1,211 @@
+"""The generation loop: ask → render the whole batch → score the whole batch → tell.
+
+Reusable parts: `Evaluator` (genomes → Scores, duplicates scored once), `Evolution` (population,
+hall of fame and one `step()`; its whole state is JSON), and `run` which drives an Evolution in a
+RunDir with budgets, records, checkpoints, a gallery and a progress callback.
+
+    P ← init(N); score(P)
+    repeat:  O ← elites ∪ tune(top of P) ∪ vary(select(P));  score(O without fitness);  P ← O
+             (Pareto: P ← NSGA-II(P ∪ O))           — Koza 1992; Deb et al. 2002 for NSGA-II
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+from deap import tools
+
+from genart import Genome, parse, render_batch
+from scorers import Naturalness, Scores, score_population
+
+from evolve import operators
+from evolve.operators import Pareto, Variation, clone
+from evolve.rundir import RunConfig, rng_states, seed_everything, set_rng_states
+from evolve.tuning import tune_constants
+
+PARTS = ("fitness", "objective", "residual", "penalty", "top_class", "top_prob")
+
+
+class Evaluator:
+    """Genomes → Scores in one batch: render on the device, score, duplicates once."""
+
+    def __init__(self, objective, naturalness: Naturalness, *, size: int, device: torch.device,
+                 chunk_size: int = 16):
+        self.objective, self.naturalness = objective, naturalness
+        self.size, self.device, self.chunk_size = size, device, chunk_size
+
+    def render(self, genomes: list[Genome]) -> torch.Tensor:
+        chunks = [render_batch(genomes[i:i + self.chunk_size], self.size, self.device)
+                  for i in range(0, len(genomes), self.chunk_size)]
+        return torch.cat(chunks)                                           # (N, 3, H, W)
+
+    def __call__(self, genomes: list[Genome]) -> Scores:
+        texts = [str(g) for g in genomes]
+        slot: dict[str, int] = {}
+        unique = []
+        for text, genome in zip(texts, genomes):
+            if text not in slot:
+                slot[text] = len(unique)
+                unique.append(genome)
+        index = torch.tensor([slot[t] for t in texts], dtype=torch.long)
+        with torch.inference_mode():
+            scores = score_population(self.render(unique), self.objective, self.naturalness,
+                                      chunk_size=self.chunk_size)
+        return Scores(**{name: getattr(scores, name)[index] for name in PARTS})
+
+
+def assign(genomes: list[Genome], scores: Scores, pareto: bool) -> None:
+    """Tell: fitness values for selection, and the score parts kept for logs and records."""
+    for i, genome in enumerate(genomes):
+        genome.parts = {name: getattr(scores, name)[i].item() for name in PARTS}
+        set_fitness(genome, pareto)
+
+
+def set_fitness(genome: Genome, pareto: bool) -> None:
+    parts = genome.parts
+    if pareto:
+        if not isinstance(genome.fitness, Pareto):
+            genome.fitness = Pareto()
+        genome.fitness.values = (parts["objective"], -parts["residual"])
+    else:
+        genome.fitness.values = (parts["fitness"],)
+
+
+def scalar(genome: Genome) -> float:
+    return genome.parts["fitness"]
+
+
+@dataclass
+class Tuning:
+    steps: int
+    share: float
+    lr: float
+
+
+class Evolution:
+    """A population under selection; `step()` makes one generation. State is plain JSON."""
+
+    def __init__(self, config: RunConfig, evaluator: Evaluator):
+        self.config, self.evaluator = config, evaluator
+        self.variation = Variation(crossover_prob=config.crossover_prob,
+                                   mutation_prob=config.mutation_prob,
+                                   tournament_size=config.tournament_size,
+                                   max_height=config.max_height, max_nodes=config.max_nodes)
+        self.toolbox = operators.make_toolbox(self.variation)
+        self.tuning = Tuning(config.tune_steps if config.tune else 0, config.tune_share,
+                             config.tune_lr)
+        self.population: list[Genome] = []
+        self.hall_of_fame = tools.ParetoFront() if config.pareto else tools.HallOfFame(
+            max(config.elites, 1))
+        self.best: Genome | None = None
+        self.generation = 0
+        self.evaluations = 0
+        self.tuning_evaluations = 0
+
+    # --- ask / tell --------------------------------------------------------------------------
+    def start(self) -> int:
+        """Seed every RNG, build and score the first population; returns evaluations made."""
+        c = self.config
+        seed_everything(c.seed)
+        self.population = operators.initial_population(
+            c.population, sine_share=c.sine_share, sine_terms=c.sine_terms,
+            min_depth=c.init_min_depth, max_depth=c.init_max_depth)
+        return self._tell(self.population, known={})
+
+    def step(self) -> int:
+        """One generation; returns the number of genomes scored."""
+        c, pareto = self.config, self.config.pareto
+        known = {str(g): g for g in self.population + list(self.hall_of_fame)}
+        tuned = self._tune(sorted(self.population, key=scalar, reverse=True))
+        elites = [] if pareto else [clone(g) for g in self.hall_of_fame[:c.elites]]
+        room = max(c.population - len(elites) - len(tuned), 0)
+        parents = operators.select_parents(self.population, room, self.toolbox, pareto)
+        offspring = elites + tuned + operators.vary(parents, self.toolbox, self.variation)
+        made = self._tell(offspring, known)
+        if pareto:
+            offspring = tools.selNSGA2(self.population + offspring, c.population)
+        self.population = offspring
+        self.generation += 1
+        return made
+
+    def _tune(self, ranked: list[Genome]) -> list[Genome]:
+        if self.tuning.steps <= 0 or self.tuning.share <= 0:
+            return []
+        count = max(1, math.ceil(self.tuning.share * self.config.population))
+        chosen = ranked[:count]
+        e = self.evaluator
+        tuned, _ = tune_constants(chosen, e.objective, e.naturalness, size=e.size,
+                                  device=e.device, steps=self.tuning.steps, lr=self.tuning.lr)
+        self.tuning_evaluations += len(chosen) * (self.tuning.steps + 1)
+        return [Genome(g) for g in tuned]      # a fresh fitness: scored with the batch
+
+    def _tell(self, genomes: list[Genome], known: dict[str, Genome]) -> int:
+        pareto = self.config.pareto
+        for genome in genomes:                          # a formula we already scored: reuse
+            twin = known.get(str(genome)) if not genome.fitness.valid else None
+            if twin is not None:
+                genome.parts = dict(twin.parts)
+                set_fitness(genome, pareto)
+            elif genome.fitness.valid:
+                set_fitness(genome, pareto)
+        fresh = [g for g in genomes if not g.fitness.valid]
+        if fresh:
+            assign(fresh, self.evaluator(fresh), pareto)
+        self.evaluations += len(fresh)
+        self.hall_of_fame.update(genomes)
+        leader = max(genomes, key=scalar)
+        if self.best is None or scalar(leader) > scalar(self.best):
+            self.best = clone(leader)
+        return len(fresh)
+
+    # --- statistics --------------------------------------------------------------------------
+    def stats(self) -> dict:
+        values = [scalar(g) for g in self.population]
+        leader = max(self.population, key=scalar)
+        return {"generation": self.generation,
+                "best_fitness": scalar(leader), "mean_fitness": statistics.fmean(values),
+                "std_fitness": statistics.pstdev(values),
+                "best_objective": leader.parts["objective"],
+                "best_penalty": leader.parts["penalty"],
+                "best_residual": leader.parts["residual"],
+                "top_class_index": int(leader.parts["top_class"]),
+                "top_prob": leader.parts["top_prob"],
+                "unique_formulas": len({str(g) for g in self.population}),
+                "mean_nodes": statistics.fmean(len(g) for g in self.population),
+                "evaluations": self.evaluations, "tuning_evaluations": self.tuning_evaluations,
+                "best_ever_fitness": scalar(self.best)}
+
+    # --- state -------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"generation": self.generation, "evaluations": self.evaluations,
+                "tuning_evaluations": self.tuning_evaluations,
+                "population": [_genome_json(g) for g in self.population],
+                "hall_of_fame": [_genome_json(g) for g in self.hall_of_fame],
+                "best": _genome_json(self.best), "rng": rng_states(),
+                "config": self.config.to_json()}
+
+    def restore(self, state: dict) -> None:
+        pareto = self.config.pareto
+        self.population = [_genome_from(d, pareto) for d in state["population"]]
+        self.hall_of_fame.clear()
+        for data in reversed(state["hall_of_fame"]):      # reversed: ties keep their order
+            self.hall_of_fame.insert(_genome_from(data, pareto))
+        self.best = _genome_from(state["best"], pareto)
+        self.generation = state["generation"]
+        self.evaluations = state["evaluations"]
+        self.tuning_evaluations = state.get("tuning_evaluations", 0)
+        set_rng_states(state["rng"])
+
+
+def _genome_json(genome: Genome) -> dict:
+    return {"formula": str(genome), "parts": genome.parts}
+
+
+def _genome_from(data: dict, pareto: bool) -> Genome:
+    genome = parse(data["formula"])
+    genome.parts = dict(data["parts"])
+    set_fitness(genome, pareto)
+    return genome

@@ -1,0 +1,154 @@
+"""Genetic operators: the one place that touches DEAP's toolbox.
+
+Initialisation (ramped half-and-half plus sums of sines, which give constant tuning many knobs),
+tournament selection, leaf-biased subtree crossover, six mutations, and Koza's static limits on
+height and node count wrapped around crossover and every mutation. All randomness comes from
+Python's global `random` (as DEAP's does), which the run seeds and checkpoints.
+"""
+from __future__ import annotations
+
+import math
+import operator
+import random
+from dataclasses import dataclass
+
+from deap import base, gp, tools
+
+from genart import PSET, Genome, constants_of, parse, random_genome, with_constants
+
+MUTATIONS = ("subtree", "node", "shrink", "insert", "constant", "jitter")
+
+
+@dataclass(frozen=True)
+class Variation:
+    """How offspring are made; see RunConfig for the defaults a run uses."""
+    crossover_prob: float = 0.5
+    mutation_prob: float = 0.5
+    tournament_size: int = 3
+    max_height: int = 17
+    max_nodes: int = 900
+    leaf_prob: float = 0.1              # chance that crossover picks a leaf (Koza: 0.1)
+    jitter_sigma: float = 0.08          # relative Gaussian step of the jitter mutation
+    mutation_weights: tuple = (1.0, 1.0, 0.5, 0.5, 1.0, 2.0)   # in MUTATIONS order
+
+
+class Pareto(base.Fitness):
+    """Two objectives for NSGA-II: (objective, −residual), both maximised."""
+    weights = (1.0, 1.0)
+
+
+# --- initialisation ----------------------------------------------------------------------------
+
+def sine_sum_formula(terms: int) -> str:
+    """rgb(Σ_k a_k·sin(b_k·x + c_k·y + d_k·r + e_k), …) with `terms` sines per channel.
+
+    Many constants in a smooth, capacity-rich form: gradient tuning climbs these well.
+    Draws its constants from Python's global `random`.
+    """
+    def term() -> str:
+        a = random.gauss(0.0, 0.6 / math.sqrt(terms))
+        b, c, d = (random.gauss(0.0, 3.0) for _ in range(3))
+        e = random.uniform(-math.pi, math.pi)
+        phase = f"add(add(add(mul({b!r}, x), mul({c!r}, y)), mul({d!r}, r)), {e!r})"
+        return f"mul({a!r}, sin({phase}))"
+
+    def balanced_sum(items: list[str]) -> str:    # a balanced tree keeps the height ~log2(terms)
+        if len(items) == 1:
+            return items[0]
+        middle = len(items) // 2
+        return f"add({balanced_sum(items[:middle])}, {balanced_sum(items[middle:])})"
+
+    channels = [balanced_sum([term() for _ in range(terms)]) for _ in range(3)]
+    return f"rgb({channels[0]}, {channels[1]}, {channels[2]})"
+
+
+def initial_population(n: int, *, sine_share: float, sine_terms: int,
+                       min_depth: int, max_depth: int) -> list[Genome]:
+    """Ramped half-and-half random trees, and a `sine_share` of sine sums."""
+    sines = round(n * sine_share) if sine_terms > 0 else 0
+    population = [parse(sine_sum_formula(sine_terms)) for _ in range(sines)]
+    population += [random_genome(min_depth, max_depth) for _ in range(n - sines)]
+    return population
+
+
+# --- mutations DEAP lacks ------------------------------------------------------------------------
+
+def jitter_constants(genome: Genome, sigma: float) -> tuple[Genome]:
+    """Gaussian jitter of every constant and colour (Sims 1991, "jitter a scalar/vector")."""
+    values = constants_of(genome)
+    if not values:
+        return (genome,)
+    moved = [v + random.gauss(0.0, sigma * (abs(v) + 0.1)) for v in values]
+    return (with_constants(genome, moved),)
+
+
+# --- the toolbox ---------------------------------------------------------------------------------
+
+def make_toolbox(variation: Variation) -> base.Toolbox:
+    """Crossover and mutations, each capped by static height and node-count limits (Koza)."""
+    toolbox = base.Toolbox()
+    toolbox.register("new_subtree", gp.genHalfAndHalf, pset=PSET, min_=0, max_=2)
+    toolbox.register("mate", gp.cxOnePointLeafBiased, termpb=variation.leaf_prob)
+    toolbox.register("subtree", gp.mutUniform, expr=toolbox.new_subtree, pset=PSET)
+    toolbox.register("node", gp.mutNodeReplacement, pset=PSET)
+    toolbox.register("shrink", gp.mutShrink)
+    toolbox.register("insert", gp.mutInsert, pset=PSET)
+    toolbox.register("constant", gp.mutEphemeral, mode="one")
+    toolbox.register("jitter", jitter_constants, sigma=variation.jitter_sigma)
+    for name in ("mate",) + MUTATIONS:
+        toolbox.decorate(name, gp.staticLimit(operator.attrgetter("height"), variation.max_height))
+        toolbox.decorate(name, gp.staticLimit(len, variation.max_nodes))
+    toolbox.register("select", tools.selTournament, tournsize=variation.tournament_size)
+    return toolbox
+
+
+def clone(genome: Genome) -> Genome:
+    """A copy that shares nothing mutable (fitness and score parts included)."""
+    copy = Genome(genome)
+    copy.fitness = type(genome.fitness)()
+    if genome.fitness.valid:
+        copy.fitness.values = genome.fitness.values
+    copy.parts = dict(getattr(genome, "parts", {}))
+    return copy
+
+
+def mutate(toolbox: base.Toolbox, genome: Genome, variation: Variation) -> Genome:
+    """One mutation drawn by `variation.mutation_weights`."""
+    name = random.choices(MUTATIONS, weights=variation.mutation_weights)[0]
+    (child,) = getattr(toolbox, name)(genome)
+    return child
+
+
+def vary(parents: list[Genome], toolbox: base.Toolbox, variation: Variation) -> list[Genome]:
+    """Offspring of `parents` (DEAP's varAnd): pairwise crossover, then mutation.
+
+    Children that an operator touched lose their fitness; untouched copies keep it.
+    """
+    offspring = [clone(p) for p in parents]
+    for i in range(1, len(offspring), 2):
+        if random.random() < variation.crossover_prob:
+            offspring[i - 1], offspring[i] = toolbox.mate(offspring[i - 1], offspring[i])
+            _invalidate(offspring[i - 1])
+            _invalidate(offspring[i])
+    for i, child in enumerate(offspring):
+        if random.random() < variation.mutation_prob:
+            offspring[i] = mutate(toolbox, child, variation)
+            _invalidate(offspring[i])
+    return offspring
+
+
+def _invalidate(genome: Genome) -> None:
+    if genome.fitness.valid:
+        del genome.fitness.values
+    genome.parts = {}
+
+
+def select_parents(population: list[Genome], k: int, toolbox: base.Toolbox,
+                   pareto: bool) -> list[Genome]:
+    """Tournament on fitness, or NSGA-II's dominance/crowding tournament in Pareto mode."""
+    if not pareto:
+        return toolbox.select(population, k)
+    ranked = tools.selNSGA2(population, len(population))      # assigns crowding distances
+    whole = min(k, len(ranked)) - min(k, len(ranked)) % 4
+    chosen = tools.selTournamentDCD(ranked, whole) if whole else []
+    return chosen + tools.selRandom(ranked, k - len(chosen))

@@ -1,0 +1,233 @@
+"""A run folder: config, per-generation log, records, atomic checkpoint — all plain JSON and PNG.
+
+Anatomy (see docs/DESIGN "Runs"): config.json, log.jsonl, checkpoint.json, records/NNNN.*,
+index.html + fitness.png (gallery), polished/ (dream outputs). Every write of a whole file goes
+through a temporary file and `os.replace`, so a kill at any moment leaves either the old file or
+the new one, never a partial one. No pickle anywhere: a checkpoint is formulas and numbers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evolve.errors import RunError
+
+CHECKPOINT_VERSION = 1
+WALL_CLOCK_FIELDS = ("elapsed", "saved_at")   # checkpoint fields that differ between equal runs
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run; saved as config.json and inside every checkpoint."""
+    target: str
+    model: str = "efficientnet-lite0"
+    population: int = 24
+    generations: int | None = None          # budget: total generations of the run
+    seconds: float | None = None            # budget: total seconds of evolution (over resumes)
+    size: int = 160                         # scoring render size; the model resizes to its own
+    record_size: int = 1024
+    record_antialias: int = 2
+    record_gain: float = 0.005              # a new best must beat the last record by this much
+    naturalness: float = 2.0                # λ of the soft penalty λ·max(0, residual − τ)
+    naturalness_tau: float = 0.03
+    naturalness_weight: float = 0.1         # TV-denoise weight of the residual
+    seed: int = 0
+    device: str = "auto"
+    tune: bool = True
+    tune_steps: int = 8
+    tune_share: float = 0.125               # fraction of the population tuned each generation
+    tune_lr: float = 0.03
+    pareto: bool = False
+    crossover_prob: float = 0.5
+    mutation_prob: float = 0.5
+    tournament_size: int = 3
+    elites: int = 2
+    max_height: int = 17
+    max_nodes: int = 900
+    sine_share: float = 0.5                 # share of the first population built as sine sums
+    sine_terms: int = 12                    # sines per channel in those
+    init_min_depth: int = 2
+    init_max_depth: int = 6
+    checkpoint_every: int = 1               # generations
+    checkpoint_minutes: float = 5.0
+    chunk_size: int = 16
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise RunError(f"config has unknown settings {unknown}; was it written by a newer genart?")
+        return cls(**data)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a whole file so that readers only ever see the old or the new content."""
+    path = Path(path)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, value) -> None:
+    write_atomic(path, json.dumps(value, indent=1) + "\n")
+
+
+# --- random states: Python's `random` (DEAP draws from it), numpy, torch — as JSON lists ------
+
+def rng_states() -> dict:
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"python": [version, list(internal), gauss],
+            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+            "torch": torch.get_rng_state().tolist()}
+
+
+def set_rng_states(states: dict) -> None:
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(torch.tensor(states["torch"], dtype=torch.uint8))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_out(target: str, root: str = "runs") -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", target).strip("-") or "run"
+    return Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+class RunDir:
+    """One run folder on disk. `create` refuses an existing run; `open` needs one."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.records = self.path / "records"
+        self.config_path = self.path / "config.json"
+        self.log_path = self.path / "log.jsonl"
+        self.checkpoint_path = self.path / "checkpoint.json"
+
+    @classmethod
+    def create(cls, path: Path, config: RunConfig) -> "RunDir":
+        path = Path(path)
+        if path.exists() and any(path.iterdir()):
+            raise RunError(f"{path} exists; use `genart resume {path}` or choose another --out")
+        run = cls(path)
+        run.records.mkdir(parents=True, exist_ok=True)
+        run.write_config(config)
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> "RunDir":
+        run = cls(path)
+        if not run.config_path.is_file():
+            raise RunError(f"{path} is not a genart run (no config.json); "
+                           f"start one with `genart evolve TARGET --out {path}`")
+        run.records.mkdir(exist_ok=True)
+        return run
+
+    # --- config ----------------------------------------------------------------------------
+    def write_config(self, config: RunConfig) -> None:
+        write_json(self.config_path, config.to_json())
+
+    def read_config(self) -> RunConfig:
+        return RunConfig.from_json(self._read_json(self.config_path))
+
+    # --- log -------------------------------------------------------------------------------
+    def append_log(self, entry: dict) -> None:
+        """One JSON object per line; a line is written whole with a single write call."""
+        with open(self.log_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    def read_log(self) -> list[dict]:
+        if not self.log_path.exists():
+            return []
+        entries = []
+        for line in self.log_path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:     # a torn last line from a kill: dropped
+                continue
+        return entries
+
+    def truncate_log(self, generation: int) -> None:
+        """Drop log lines after `generation` (they are redone when a run resumes)."""
+        kept = [e for e in self.read_log() if e.get("generation", 0) <= generation]
+        write_atomic(self.log_path, "".join(json.dumps(e) + "\n" for e in kept))
+
+    # --- records ---------------------------------------------------------------------------
+    def record_stem(self, number: int) -> Path:
+        return self.records / f"{number:04d}"
+
+    def record_entries(self) -> list[dict]:
+        """Every record's JSON, oldest first, with its file names added."""
+        entries = []
+        for meta in sorted(self.records.glob("[0-9][0-9][0-9][0-9].json")):
+            try:
+                entry = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            entry["stem"] = meta.stem
+            entries.append(entry)
+        return entries
+
+    def drop_records_from(self, number: int) -> None:
+        """Remove records numbered `number` and above (redone after a resume)."""
+        for path in self.records.glob("[0-9][0-9][0-9][0-9]*"):
+            if int(path.name[:4]) >= number:
+                path.unlink()
+
+    # --- checkpoint ------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict) -> None:
+        write_json(self.checkpoint_path, {"version": CHECKPOINT_VERSION, **state,
+                                          "saved_at": time.time()})
+
+    def load_checkpoint(self) -> dict | None:
+        if not self.checkpoint_path.exists():
+            return None
+        state = self._read_json(self.checkpoint_path)
+        needed = {"version", "generation", "population", "hall_of_fame", "rng", "config"}
+        if not isinstance(state, dict) or not needed <= set(state):
+            raise RunError(f"{self.checkpoint_path} is incomplete; restore it from a backup "
+                           f"or start a new run")
+        if state["version"] != CHECKPOINT_VERSION:
+            raise RunError(f"{self.checkpoint_path} has version {state['version']}, "
+                           f"expected {CHECKPOINT_VERSION}; resume it with the genart that wrote it")
+        return state
+
+    def _read_json(self, path: Path):
+        try:
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise RunError(f"{path} is corrupt or truncated ({error.msg} at line {error.lineno}); "
+                           f"restore it from a backup or start a new run") from None
+        except UnicodeDecodeError:
+            raise RunError(f"{path} is not UTF-8 JSON; restore it from a backup "
+                           f"or start a new run") from None

@@ -1,0 +1,230 @@
+"""Drive an Evolution inside a RunDir: budgets, log lines, records, checkpoints, gallery.
+
+`start_run` / `resume_run` build the pieces (model, objective, naturalness, evaluator) from a
+RunConfig and hand them to `drive`, which loops until a budget is spent or `should_stop()`
+says so, checkpointing atomically; a run killed at any point resumes from its last checkpoint
+and, with a fixed seed on the CPU, ends exactly as if it had never stopped.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import torch
+
+from genart import render_batch, save_png
+from scorers import Naturalness, load_model, make_objective
+
+from evolve.errors import RunError
+from evolve.gallery import build_gallery
+from evolve.loop import Evaluator, Evolution, scalar
+from evolve.rundir import RunConfig, RunDir, write_atomic, write_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Session:
+    """What one invocation of evolve/resume holds: the run, its search and its counters."""
+    run: RunDir
+    config: RunConfig
+    evolution: Evolution
+    model: object
+    records: int = 0
+    last_record: float = float("-inf")
+    elapsed_before: float = 0.0          # seconds of evolution in earlier invocations
+    started: float = field(default_factory=time.monotonic)
+    last_checkpoint: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RunError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
+    if name not in ("cpu", "cuda"):
+        raise RunError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def build_evolution(config: RunConfig, model=None) -> tuple[Evolution, object]:
+    """Model, objective, naturalness and evaluator for `config`, wired into an Evolution."""
+    device = resolve_device(config.device)
+    model = model or load_model(config.model, device)
+    objective = make_objective(config.target, model)
+    naturalness = Naturalness(weight=config.naturalness_weight, lam=config.naturalness,
+                              tau=config.naturalness_tau)
+    evaluator = Evaluator(objective, naturalness, size=config.size, device=device,
+                          chunk_size=config.chunk_size)
+    return Evolution(config, evaluator), model
+
+
+def start_run(path, config: RunConfig, model=None) -> Session:
+    """A new run folder (refuses an existing one) with its first population scored."""
+    evolution, model = build_evolution(config, model)     # bad target or model: fail before mkdir
+    session = Session(RunDir.create(path, config), config, evolution, model)
+    evolution.start()
+    _after_generation(session, evolution.evaluations, 0.0)
+    return session
+
+
+def resume_run(path, *, extra_generations: int | None = None,
+               extra_seconds: float | None = None, model=None) -> Session:
+    """Reopen a run at its last checkpoint; extra budgets extend it from where it stands."""
+    run = RunDir.open(path)
+    state = run.load_checkpoint()          # RunError on a corrupt file, before anything changes
+    config = RunConfig.from_json(state["config"]) if state else run.read_config()
+    evolution, model = build_evolution(config, model)
+    if state is None:                     # killed before its first checkpoint: start over
+        run.truncate_log(-1)
+        run.drop_records_from(0)
+        session = Session(run, config, evolution, model)
+        evolution.start()
+        _after_generation(session, evolution.evaluations, 0.0)
+    else:
+        evolution.restore(state)
+        run.truncate_log(state["generation"])
+        run.drop_records_from(state["records"])
+        session = Session(run, config, evolution, model, records=state["records"],
+                          last_record=state["last_record"], elapsed_before=state["elapsed"])
+    if extra_generations is not None or extra_seconds is not None:
+        config = _extend(config, session, extra_generations, extra_seconds)
+        session.config = evolution.config = config
+        run.write_config(config)
+    return session
+
+
+def _extend(config: RunConfig, session: Session, generations, seconds) -> RunConfig:
+    return replace(config,
+                   generations=None if generations is None
+                   else session.evolution.generation + generations,
+                   seconds=None if seconds is None else session.elapsed + seconds)
+
+
+def budget_left(session: Session) -> bool:
+    c = session.config
+    if c.generations is not None and session.evolution.generation >= c.generations:
+        return False
+    if c.seconds is not None and session.elapsed >= c.seconds:
+        return False
+    return c.generations is not None or c.seconds is not None
+
+
+def drive(session: Session, *, should_stop: Callable[[], bool] = lambda: False,
+          progress: Callable[[dict], None] | None = None) -> dict:
+    """Run generations until a budget is spent or should_stop(); checkpoint; return last stats."""
+    logged = session.run.read_log()
+    entry = logged[-1] if logged else {}
+    if progress and entry:
+        progress(entry)
+    while budget_left(session) and not should_stop():
+        began = time.monotonic()
+        made = session.evolution.step()
+        entry = _after_generation(session, made, time.monotonic() - began)
+        if progress:
+            progress(entry)
+    finish(session)
+    return entry
+
+
+def _after_generation(session: Session, made: int, seconds: float) -> dict:
+    """Log line, record if the best moved enough, checkpoint on schedule."""
+    evolution, config = session.evolution, session.config
+    tuned = (config.tune_steps + 1) * _tuned_count(config) if evolution.generation else 0
+    entry = evolution.stats()
+    entry["top_class"] = _class_name(session.model, entry["top_class_index"])
+    entry.update(scored=made, seconds=round(seconds, 3),
+                 evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
+                 elapsed=round(session.elapsed, 2))
+    session.run.append_log(entry)
+    best = evolution.best
+    if scalar(best) >= session.last_record + config.record_gain:
+        write_record(session, best)
+    due = (evolution.generation % max(config.checkpoint_every, 1) == 0 or
+           time.monotonic() - session.last_checkpoint >= 60 * config.checkpoint_minutes)
+    if due:
+        checkpoint(session)
+    return entry
+
+
+def _tuned_count(config: RunConfig) -> int:
+    if not config.tune or config.tune_steps <= 0 or config.tune_share <= 0:
+        return 0
+    return max(1, math.ceil(config.tune_share * config.population))
+
+
+def _class_name(model, index: int) -> str:
+    names = getattr(model, "class_names", None) or []
+    return names[index] if 0 <= index < len(names) else str(index)
+
+
+def write_record(session: Session, genome) -> None:
+    """records/NNNN.png (scoring size), NNNN_hires.png, NNNN.formula, NNNN.json; gallery."""
+    config, evaluator = session.config, session.evolution.evaluator
+    stem = session.run.record_stem(session.records)
+    formula = str(genome)
+    image = render_batch([genome], config.size, evaluator.device)          # (1, 3, H, W)
+    with torch.inference_mode():
+        probs = session.model.logits(image).float().softmax(1)[0]
+    top = torch.topk(probs, 5)
+    parts = genome.parts
+    meta = {"number": session.records, "generation": session.evolution.generation,
+            "elapsed": round(session.elapsed, 2), "fitness": parts["fitness"],
+            "objective": parts["objective"], "residual": parts["residual"],
+            "penalty": parts["penalty"], "nodes": len(genome), "characters": len(formula),
+            "target": config.target,
+            "top5": [[_class_name(session.model, i), p] for p, i in
+                     zip(top.values.tolist(), top.indices.tolist())]}
+    save_png(stem.with_suffix(".png"), image[0], formula,
+             {"fitness": parts["fitness"], "generation": meta["generation"]})
+    if config.record_size > 0:
+        hires = render_batch([genome], config.record_size, evaluator.device,
+                             antialias=config.record_antialias)
+        save_png(stem.parent / f"{stem.name}_hires.png", hires[0], formula,
+                 {"fitness": parts["fitness"], "generation": meta["generation"]})
+    write_atomic(stem.with_suffix(".formula"), formula + "\n")
+    write_json(stem.with_suffix(".json"), meta)      # last: a record counts once its json exists
+    session.records += 1
+    session.last_record = parts["fitness"]
+    build_gallery(session.run)
+
+
+def checkpoint(session: Session) -> None:
+    state = session.evolution.state()
+    state.update(records=session.records, last_record=session.last_record,
+                 elapsed=session.elapsed)
+    session.run.save_checkpoint(state)
+    session.last_checkpoint = time.monotonic()
+
+
+def finish(session: Session) -> None:
+    """Final checkpoint, Pareto front (in --pareto runs) and gallery."""
+    checkpoint(session)
+    if session.config.pareto:
+        write_front(session)
+    build_gallery(session.run)
+
+
+def write_front(session: Session) -> None:
+    """pareto/NN.png + NN.json for the non-dominated (objective, −residual) set; pareto.json."""
+    folder = session.run.path / "pareto"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*"):
+        old.unlink()
+    front = sorted(session.evolution.hall_of_fame, key=lambda g: -g.parts["objective"])
+    device = session.evolution.evaluator.device
+    entries = []
+    for i, genome in enumerate(front):
+        parts = {k: genome.parts[k] for k in ("objective", "residual", "fitness")}
+        image = render_batch([genome], session.config.size, device)[0]
+        save_png(folder / f"{i:02d}.png", image, str(genome), parts)
+        write_json(folder / f"{i:02d}.json", parts)
+        entries.append({"formula": str(genome), **parts})
+    write_json(session.run.path / "pareto.json", entries)
