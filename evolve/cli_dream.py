@@ -1,5 +1,173 @@
-"""(being written)"""
+"""`genart dream` (any image or formula; zoom frames; layer sweeps) and `genart polish` (a run's
+best records at high resolution). Library code reports progress; the bars live here."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from genart import save_png
+from evolve.cli_images import _device
+from evolve.errors import RunError
+from evolve.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, load_source, parse_channels, polish_run,
+                           polished_summary, sweep_sheet, write_zoom)
+from scorers import load_model
+from scorers.dream import dream
+from scorers.dream_zoom import dream_zoom, layer_sweep, noise_image, spread
 
 
-def register(sub):
-    pass
+class Bar:
+    """A tqdm bar driven by `progress(done, total)` callbacks; restarts when `done` falls back."""
+
+    def __init__(self, desc: str):
+        self.desc, self.bar, self.last = desc, None, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None or done < self.last:
+            self.close()
+            self.bar, self.last = tqdm(total=total, desc=self.desc, unit="step", leave=False), 0
+        self.bar.update(done - self.last)
+        self.last = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def dream_options(args) -> dict:
+    """Keyword arguments for scorers.dream from the shared options, checked."""
+    for name in ("octaves", "steps"):
+        if getattr(args, name) < 1:
+            raise RunError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.octave_scale <= 1.0:
+        raise RunError(f"--octave-scale must be above 1, got {args.octave_scale}")
+    if not 0.0 <= args.smoothness <= 1.0:
+        raise RunError(f"--smoothness must be in [0, 1], got {args.smoothness}")
+    return {"octaves": args.octaves, "octave_scale": args.octave_scale, "steps": args.steps,
+            "step_size": args.step_size, "jitter": args.jitter, "tile": args.tile or None,
+            "smoothness": args.smoothness, "seed": args.seed,
+            "passthrough": args.relu6_passthrough}
+
+
+def spec_of(args) -> DreamSpec:
+    return DreamSpec(layers=tuple(args.layer or ()), channels=parse_channels(args.channels),
+                     target_class=args.target_class, class_weight=args.class_weight)
+
+
+def run_dream(args) -> int:
+    device = _device(args.device)
+    options = dream_options(args)
+    if args.source == "noise":
+        image, formula = noise_image(args.size or 512, args.seed, device=device), None
+    else:
+        image, formula = load_source(args.source, args.size, device)
+    model = load_model(args.model, device)
+    spec = spec_of(args)
+    out = Path(args.output)
+    meta = {"source": args.source if formula is None else "formula", **options}
+    if args.sweep:
+        return _sweep(args, model, image, spec, options, out)
+    objective = dream_objective(model, spec)
+    if args.guide:
+        guide, _ = load_source(args.guide, None, device)
+        options["guide"] = guide
+    meta["objective"] = spec.describe() or f"layer {DEFAULT_LAYER}"
+    if args.zoom_frames:
+        bar = Bar("zoom frames")
+        frames = dream_zoom(image, objective, frames=args.zoom_frames, zoom=args.zoom,
+                            progress=bar, **options)
+        bar.close()
+        paths, gif = write_zoom(frames, out, gif_side=args.gif_size, meta=meta)
+        print(f"wrote {len(paths)} frames and {gif}")
+        return 0
+    bar = Bar("dream")
+    result = dream(image, objective, progress=bar, **options)
+    bar.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_png(out, result, formula=formula, meta=meta)
+    h, w = result.shape[-2:]
+    print(f"wrote {out} ({w}x{h}, {meta['objective']})")
+    return 0
+
+
+def _sweep(args, model, image, spec: DreamSpec, options: dict, out: Path) -> int:
+    """The image dreamed at `--sweep N` layers spread from shallow to deep: one labelled sheet."""
+    names = [n for n in model.layer_names if n.startswith("blocks.")] or model.layer_names
+    layers = list(spec.layers) if len(spec.layers) > 1 else spread(names, args.sweep)
+    objectives = [(name, dream_objective(model, DreamSpec(layers=(name,)))) for name in layers]
+    bar = Bar("layers")
+    dreams = layer_sweep(image, objectives, progress=bar, **options)
+    bar.close()
+    sheet = sweep_sheet(image, dreams, tile=args.sheet_tile)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_png(out, sheet, meta={"layers": ",".join(layers), **options})
+    print(f"wrote {out}: {len(layers)} layers ({', '.join(layers)})")
+    return 0
+
+
+def run_polish(args) -> int:
+    device = _device(args.device)
+    options = dream_options(args)
+    model = load_model(args.model, device)
+    bar = Bar("dream")
+    results = polish_run(Path(args.run), model, top=args.top, size=args.size,
+                         dream_options=options, spec=spec_of(args), progress=bar,
+                         on_record=lambda stem: tqdm.write(f"polishing record {stem}"))
+    bar.close()
+    for line in polished_summary(results):
+        print(line)
+    print(f"gallery: {Path(args.run) / 'index.html'}")
+    return 0
+
+
+def add_dream_options(parser: argparse.ArgumentParser, *, steps: int = 10) -> None:
+    """The options `dream`, `polish` and `evolve --polish` share."""
+    group = parser.add_argument_group("dream")
+    group.add_argument("--layer", action="append", metavar="NAME",
+                       help="layer to excite (repeat to mix several; `genart layers` lists them)")
+    group.add_argument("--channels", help="only these channels of the layer, e.g. 3,17")
+    group.add_argument("--class", dest="target_class", metavar="QUERY",
+                       help="class to push toward (log probability), e.g. crab or 118")
+    group.add_argument("--class-weight", type=float, default=1.0,
+                       help="weight of --class when mixed with layers (default 1)")
+    group.add_argument("--octaves", type=int, default=4)
+    group.add_argument("--octave-scale", type=float, default=1.4)
+    group.add_argument("--steps", type=int, default=steps, help="steps per octave")
+    group.add_argument("--step-size", type=float, default=0.01,
+                       help="pixel change per step (mean over the image)")
+    group.add_argument("--jitter", type=int, default=32, help="max random roll in pixels")
+    group.add_argument("--tile", type=int, default=512, help="gradient tile side (0 = whole)")
+    group.add_argument("--smoothness", type=float, default=0.0,
+                       help="share of each step given to reducing total variation, 0..1")
+    group.add_argument("--relu6-passthrough", action="store_true",
+                       help="let gradient through saturated ReLU6 units while dreaming")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    group.add_argument("--model", default="efficientnet-lite0")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("dream", help="DeepDream an image, a formula or noise")
+    parser.add_argument("source", metavar="IMAGE|FORMULA",
+                        help="image file, genart PNG, formula text, @file.formula, or 'noise'")
+    parser.add_argument("--size", type=int, help="long side in pixels (formulas default to 512)")
+    parser.add_argument("--guide", metavar="IMAGE", help="pull features toward this image's")
+    parser.add_argument("--zoom-frames", type=int, default=0, metavar="N",
+                        help="write N zoom frames and a GIF into the folder OUT")
+    parser.add_argument("--zoom", type=float, default=1.05, help="zoom factor per frame")
+    parser.add_argument("--gif-size", type=int, help="downscale the GIF to this width")
+    parser.add_argument("--sweep", type=int, nargs="?", const=6, default=0, metavar="N",
+                        help="dream at N layers from shallow to deep; OUT is a contact sheet")
+    parser.add_argument("--sheet-tile", type=int, default=256, help="sweep sheet tile side")
+    parser.add_argument("-o", "--output", required=True, help="output PNG (a folder for zoom)")
+    add_dream_options(parser)
+    parser.set_defaults(func=run_dream)
+
+    polish = sub.add_parser("polish", help="dream a run's best records at high resolution")
+    polish.add_argument("run", metavar="RUN", help="run folder (runs/NAME)")
+    polish.add_argument("--top", type=int, default=3, help="how many records, best first")
+    polish.add_argument("--size", type=int, default=2048, help="render side in pixels")
+    add_dream_options(polish)
+    polish.set_defaults(func=run_polish)

@@ -11,9 +11,13 @@ blog, 2015) and their deepdream notebook. An objective is any differentiable cal
         detail = x − base_octave
     return clamp(image + detail)
 
-EfficientNet-Lite's ReLU6 has zero gradient above 6, so pixels stop moving where units saturate.
-During a dream every ReLU6 reachable from the objective passes gradient above 6 (forward values
-unchanged, a straight-through upper clamp); see `relu6_passthrough` for the measurements.
+EfficientNet-Lite's ReLU6 has zero gradient above 6, so a dream could stall where units saturate.
+Measured on Lite0 (chelsea photo, 224², step 0.02, jitter 16): 1.3 % of all ReLU6 inputs exceed 6
+before a dream and 3.3 % after 80 steps; the objective still rises at steps 20/40/60/80 for
+blocks.10 (2.68/3.22/3.28/3.59), head (0.64/0.81/0.75/0.99) and class 118 (14.9/23.7/25.4/31.0).
+Block outputs (`blocks.K`) are linear, and `stem.1` / `head.1` name the pre-activation outputs.
+So the default keeps the model as is; `passthrough=True` swaps every ReLU6 for a straight-through
+upper clamp (same forward, gradient above 6) and measured no consistent gain (3.49/0.73/22.5).
 """
 from __future__ import annotations
 
@@ -134,10 +138,11 @@ def modules_of(objective: object, depth: int = 3) -> list[nn.Module]:
     return list(found.values())
 
 
-def _tile_edges(n: int, tile: int) -> list[tuple[int, int]]:
-    """Split 0..n into ceil(n / tile) near-equal spans (no thin slivers at the edge)."""
+def _tile_edges(n: int, tile: int, align: int = 32) -> list[tuple[int, int]]:
+    """Split 0..n into ceil(n / tile) near-equal spans, cut on multiples of `align` (the
+    network's total stride) so every tile sees the same pixel phase; no thin edge slivers."""
     count = max(1, math.ceil(n / tile)) if tile else 1
-    cuts = [round(i * n / count) for i in range(count + 1)]
+    cuts = sorted({0, n, *(min(n, round(i * n / count / align) * align) for i in range(1, count))})
     return list(zip(cuts[:-1], cuts[1:]))
 
 
@@ -180,7 +185,7 @@ def octave_sizes(size: tuple[int, int], octaves: int, scale: float) -> list[tupl
 def dream(image: Tensor, objective: Objective, *, octaves: int = 4, octave_scale: float = 1.4,
           steps: int = 20, step_size: float = 0.01, jitter: int = 32, tile: int | None = 512,
           guide: Tensor | None = None, smoothness: float = 0.0, seed: int = 0,
-          progress: Progress | None = None, passthrough: bool = True) -> Tensor:
+          progress: Progress | None = None, passthrough: bool = False) -> Tensor:
     """DeepDream `image` (3, H, W) or (N, 3, H, W) in [0, 1]; returns the same shape in [0, 1].
 
     Mordvintsev, Olah & Tyka 2015; pseudocode in the module docstring. `guide` (3, h, w) replaces
