@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 FAST_ITERATIONS = 10   # fixed Chambolle iterations of the fast mode (tracks skimage, see tests)
+CPU_CHUNK = 4          # images per tv_denoise call on the CPU (measured: 4 → 121 img/s, 64 → 18)
 
 
 def tv_denoise(images: torch.Tensor, weight: float = 0.1, iterations: int = 10, *,
@@ -66,8 +67,10 @@ def tv_residual(images: torch.Tensor, weight: float = 0.1, mode: str = "fast") -
     "exact": skimage's denoise_tv_chambolle per image on the CPU (the reference).
     """
     if mode == "fast":
-        denoised = tv_denoise(images, weight, FAST_ITERATIONS)
-        return (images - denoised).abs().flatten(1).mean(1)
+        # on the CPU small chunks stay in cache and avoid the allocator's page faults (~6x)
+        chunk = len(images) if images.device.type == "cuda" else CPU_CHUNK
+        return torch.cat([(part - tv_denoise(part, weight, FAST_ITERATIONS)).abs().flatten(1)
+                          .mean(1) for part in images.split(max(1, chunk))])
     if mode == "exact":
         from skimage.restoration import denoise_tv_chambolle
 
