@@ -35,8 +35,9 @@ def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     i, j = torch.floor(u), torch.floor(v)
     su, sv = u - i, v - j
     su, sv = su * su * (3 - 2 * su), sv * sv * (3 - 2 * sv)
-    p0, p1 = _permute(torch.remainder(i, 289.0)), _permute(torch.remainder(i + 1, 289.0))
-    j0, j1 = torch.remainder(j, 289.0), torch.remainder(j + 1, 289.0)
+    i0, j0 = torch.remainder(i, 289.0), torch.remainder(j, 289.0)
+    p0, p1 = _permute(i0), _permute(i0 + 1)       # permute(289) == permute(0): no wrap needed
+    j1 = j0 + 1                                   # p + j1 <= 577: (34n + 1) n stays < 2^24
     top = torch.lerp(_permute(p0 + j0), _permute(p1 + j0), su)
     bottom = torch.lerp(_permute(p0 + j1), _permute(p1 + j1), su)
     return torch.lerp(top, bottom, sv) / 144.5 - 1.0
