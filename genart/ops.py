@@ -7,7 +7,10 @@ respect to constants stay finite (a `where` after the fact would leak NaN gradie
 """
 from __future__ import annotations
 
+import functools
+
 import torch
+import torch.nn.functional as F
 
 from genart.primitives import EPS_DIV, EPS_LOG, EPS_SQRT, NOISE_FREQ
 
@@ -24,23 +27,36 @@ def _permute(n: torch.Tensor) -> torch.Tensor:
     return torch.remainder((34.0 * n + 1.0) * n, 289.0)
 
 
+@functools.lru_cache(maxsize=8)
+def _lattice_table(device: torch.device) -> torch.Tensor:
+    """(1, 1, 290, 290): value at lattice point (i, j) in [j, i]; row and column 289 wrap to 0."""
+    n = torch.arange(290, dtype=torch.float64)
+    i, j = n.view(1, -1), n.view(-1, 1)
+    table = _permute(_permute(i % 289) + j % 289) / 144.5 - 1.0    # exact in float64
+    return table.float().view(1, 1, 290, 290).to(device)
+
+
+def _fade(t: torch.Tensor) -> torch.Tensor:
+    return t * t * (3 - 2 * t)
+
+
 def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Value noise, smoothstep fade, lattice fixed in formula units (resolution independent).
 
-    The lattice hash is float arithmetic that is exact in float32 (webgl-noise's permute), so
-    the renderer and the Python reference agree on every lattice value.
+    Lattice values come from webgl-noise's permute hash (exact in float arithmetic, so they
+    equal the Python reference's); bilinear interpolation of the smoothstep-warped position in
+    that table is one `grid_sample` (differentiable with respect to the position).
     """
     u = (torch.nan_to_num(a) * NOISE_FREQ).clamp(-1e6, 1e6)
     v = (torch.nan_to_num(b) * NOISE_FREQ).clamp(-1e6, 1e6)
+    u, v = torch.broadcast_tensors(u, v)                              # (1, C, h, w)
     i, j = torch.floor(u), torch.floor(v)
-    su, sv = u - i, v - j
-    su, sv = su * su * (3 - 2 * su), sv * sv * (3 - 2 * sv)
-    i0, j0 = torch.remainder(i, 289.0), torch.remainder(j, 289.0)
-    p0, p1 = _permute(i0), _permute(i0 + 1)       # permute(289) == permute(0): no wrap needed
-    j1 = j0 + 1                                   # p + j1 <= 577: (34n + 1) n stays < 2^24
-    top = torch.lerp(_permute(p0 + j0), _permute(p1 + j0), su)
-    bottom = torch.lerp(_permute(p0 + j1), _permute(p1 + j1), su)
-    return torch.lerp(top, bottom, sv) / 144.5 - 1.0
+    gx = (torch.remainder(i, 289.0) + _fade(u - i)) * (2 / 289) - 1  # in [-1, 1]
+    gy = (torch.remainder(j, 289.0) + _fade(v - j)) * (2 / 289) - 1
+    grid = torch.stack((gx, gy), -1).view(1, -1, u.shape[-1], 2)      # (1, C*h, w, 2)
+    table = _lattice_table(u.device)
+    out = F.grid_sample(table, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.view(u.shape)
 
 
 def rgb(a, b, c):
