@@ -18,7 +18,7 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GenartError(f"device {name} asked for, but torch sees no CUDA device; use --device cpu")
+        raise GenartError(f"--device {name}, but torch sees no CUDA device; use --device cpu")
     try:
         return torch.device(name)
     except RuntimeError:

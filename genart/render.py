@@ -4,7 +4,8 @@
             sub-trees across the batch get one id and are computed once per call
     render: for each row band of the (supersampled) grid, evaluate ids in creation order
             (a valid post-order), free each value after its last use, squash roots to [0, 1]
-            with 0.5 + 0.5 * tanh(v) (smooth: gradients stay alive), average-pool k x k.
+            with 0.5 + 0.5 * tanh(v) (smooth, so gradients stay alive), then
+            average-pool k x k (supersampling anti-aliasing).
 """
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, n: int) -> list:
 
 
 def _squash(value: torch.Tensor, shape: tuple, k: int) -> torch.Tensor:
-    image = 0.5 + 0.5 * torch.tanh(torch.nan_to_num(value.float(), nan=0.0))
+    image = 0.5 + 0.5 * torch.tanh(torch.nan_to_num(value, nan=0.0))
     image = image.expand(1, 3, *shape)                                    # (1, 3, hb*k, W*k)
     return F.avg_pool2d(image, k) if k > 1 else image
 
@@ -190,6 +191,9 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
     grad = constants is not None
     plan = _plan(genomes, per_genome_constants=grad)
     band = _band_rows(plan, n, (height, width), k, grad, budget_bytes)
+    log.debug("render %d genomes at %dx%d (aa %d): %d of %d primitive nodes computed, "
+              "%d-row bands", n, height, width, k, sum(op in OPS for op in plan.ops),
+              plan.internal_total, band)
     if grad:
         if len(constants) != n:
             raise GenartError(f"got {len(constants)} constant tensors for {n} genomes")

@@ -110,7 +110,7 @@ def test_row_bands_match_one_pass():
     genomes = random_genomes(6, seed=2)
     whole = render_batch(genomes, 48, "cpu", antialias=2)
     banded = render_batch(genomes, 48, "cpu", antialias=2, budget_bytes=2 * 2**20)
-    assert torch.equal(whole, banded)
+    torch.testing.assert_close(banded, whole, atol=1e-6, rtol=0)   # SIMD tails may differ
 
 
 def test_memory_guard_refuses_before_allocating():
