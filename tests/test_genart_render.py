@@ -145,3 +145,12 @@ def test_gradients_finite_on_random_genomes():
     render_batch(genomes, 12, "cpu", constants=values).sum().backward()
     for v in values:
         assert v.grad is None or torch.isfinite(v.grad).all()
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu(cuda_device):
+    genomes = random_genomes(16, seed=4)
+    on_gpu = render_batch(genomes, 32, cuda_device, antialias=2)
+    assert on_gpu.device.type == "cuda"
+    difference = (on_gpu.cpu() - render_batch(genomes, 32, "cpu", antialias=2)).abs()
+    assert (difference > 1e-3).float().mean() < 0.01     # mod / if_pos edges may flip
