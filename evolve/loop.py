@@ -51,9 +51,10 @@ class Evaluator:
                 slot[text] = len(unique)
                 unique.append(genome)
         index = torch.tensor([slot[t] for t in texts], dtype=torch.long)
-        with torch.inference_mode():
-            scores = score_population(self.render(unique), self.objective, self.naturalness,
-                                      chunk_size=self.chunk_size)
+        with torch.no_grad():     # not inference_mode: the renderer caches tensors that tuning reuses
+            images = self.render(unique)
+        scores = score_population(images, self.objective, self.naturalness,
+                                  chunk_size=self.chunk_size)
         return Scores(**{name: getattr(scores, name)[index] for name in PARTS})
 
 

@@ -134,11 +134,15 @@ class RunDir:
         self.log_path = self.path / "log.jsonl"
         self.checkpoint_path = self.path / "checkpoint.json"
 
+    @staticmethod
+    def refuse_existing(path: Path) -> None:
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise RunError(f"{path} exists; use `genart resume {path}` or choose another --out")
+
     @classmethod
     def create(cls, path: Path, config: RunConfig) -> "RunDir":
-        path = Path(path)
-        if path.exists() and any(path.iterdir()):
-            raise RunError(f"{path} exists; use `genart resume {path}` or choose another --out")
+        cls.refuse_existing(path)
         run = cls(path)
         run.records.mkdir(parents=True, exist_ok=True)
         run.write_config(config)

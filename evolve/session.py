@@ -68,6 +68,7 @@ def build_evolution(config: RunConfig, model=None) -> tuple[Evolution, object]:
 
 def start_run(path, config: RunConfig, model=None) -> Session:
     """A new run folder (refuses an existing one) with its first population scored."""
+    RunDir.refuse_existing(path)
     evolution, model = build_evolution(config, model)     # bad target or model: fail before mkdir
     session = Session(RunDir.create(path, config), config, evolution, model)
     evolution.start()

@@ -1,0 +1,64 @@
+"""Operators and constant tuning on real genomes, the real renderer and the real model."""
+import random
+
+import torch
+
+from evolve.operators import (Variation, initial_population, jitter_constants, make_toolbox,
+                              sine_sum_formula, vary)
+from evolve.tuning import tune_constants
+from genart import constants_of, parse, render_batch
+from scorers import Naturalness, fitness_of, make_objective
+
+
+def test_sine_sums_carry_many_constants_and_round_trip():
+    random.seed(0)
+    genome = parse(sine_sum_formula(12))
+    assert len(constants_of(genome)) == 12 * 5 * 3
+    assert genome.height <= 17 and str(parse(str(genome))) == str(genome)
+    population = initial_population(10, sine_share=0.5, sine_terms=4, min_depth=2, max_depth=4)
+    assert sum(len(constants_of(g)) == 60 for g in population) == 5
+
+
+def test_variation_respects_static_limits_and_invalidates_changed_children():
+    random.seed(1)
+    variation = Variation(crossover_prob=0.9, mutation_prob=0.9, max_height=10, max_nodes=200)
+    toolbox = make_toolbox(variation)
+    population = initial_population(16, sine_share=0.25, sine_terms=3, min_depth=2, max_depth=5)
+    for genome in population:
+        genome.fitness.values = (0.0,)
+        genome.parts = {"fitness": 0.0}
+    for _ in range(15):
+        population = vary(population, toolbox, variation)
+        for genome in population:
+            assert genome.height <= 10 and len(genome) <= 200
+            parse(str(genome))
+            if not genome.fitness.valid:
+                genome.fitness.values = (0.0,)
+    changed = vary(population, toolbox, variation)
+    assert any(not g.fitness.valid for g in changed)
+
+
+def test_jitter_moves_every_constant_and_keeps_the_shape():
+    random.seed(2)
+    genome = parse("add(mul(0.5, x), hsv(y, colour(0.1, 0.2, 0.3), sin(mul(3.0, r))))")
+    (moved,) = jitter_constants(genome, sigma=0.1)
+    before, after = constants_of(genome), constants_of(moved)
+    assert len(before) == len(after) == 5 and all(a != b for a, b in zip(before, after))
+    assert [n.name for n in genome if n.arity] == [n.name for n in moved if n.arity]
+
+
+def test_tuning_raises_fitness_and_the_written_back_formula_rerenders(lite0):
+    random.seed(4)
+    genomes = [parse(sine_sum_formula(4)) for _ in range(2)]
+    objective = make_objective("crab", lite0)
+    naturalness = Naturalness(lam=2.0, tau=0.03)
+    with torch.no_grad():
+        start = fitness_of(render_batch(genomes, 64, "cpu"), objective, naturalness)
+    tuned, fitness = tune_constants(genomes, objective, naturalness, size=64,
+                                    device=torch.device("cpu"), steps=4, lr=0.05)
+    assert all(f > s for f, s in zip(fitness, start.tolist()))
+    assert [len(constants_of(g)) for g in tuned] == [60, 60]
+    with torch.no_grad():
+        again = fitness_of(render_batch([parse(str(g)) for g in tuned], 64, "cpu"),
+                           objective, naturalness)
+    assert torch.allclose(again, torch.tensor(fitness), rtol=1e-4, atol=1e-6)

@@ -1,0 +1,137 @@
+"""Real runs on disk: folder anatomy, kill -9 and resume, corrupt checkpoints, the gallery."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from evolve.cli import main
+from evolve.rundir import WALL_CLOCK_FIELDS
+from genart import parse, read_formula, read_png, render_batch
+
+SMALL = ["crab", "--pop", "12", "--size", "64", "--record-size", "96", "--tune-steps", "2",
+         "--tune-share", "0.1", "--seed", "3", "--device", "cpu", "--quiet"]
+GENERATIONS = 4
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}     # busy-waiting threads stall a shared CPU
+
+
+def genart(*args, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "evolve", *args], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def finished(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return out
+
+
+def comparable(path) -> dict:
+    state = json.loads((path / "checkpoint.json").read_text())
+    for name in WALL_CLOCK_FIELDS:
+        state.pop(name)
+    return state
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """An uninterrupted small run, in a subprocess like the interrupted one it is compared to."""
+    out = tmp_path_factory.mktemp("runs") / "reference"
+    stdout = finished(genart("evolve", *SMALL, "--generations", str(GENERATIONS), "--out", str(out)))
+    assert f"gallery: {out / 'index.html'}" in stdout
+    return out
+
+
+def test_small_run_writes_the_whole_folder(reference_run):
+    run = reference_run
+    for name in ("config.json", "log.jsonl", "checkpoint.json", "index.html", "fitness.png"):
+        assert (run / name).is_file(), name
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [e["generation"] for e in log] == list(range(GENERATIONS + 1))
+    assert all(e["best_fitness"] >= e["mean_fitness"] for e in log)
+    assert log[-1]["evaluations"] >= 12 and log[-1]["elapsed"] > 0
+    state = json.loads((run / "checkpoint.json").read_text())
+    assert state["generation"] == GENERATIONS and len(state["population"]) == 12
+    assert set(state["rng"]) == {"python", "numpy", "torch"}
+    records = sorted(run.glob("records/[0-9][0-9][0-9][0-9].json"))
+    assert records and state["records"] == len(records)
+    fitness = [json.loads(r.read_text())["fitness"] for r in records]
+    assert fitness == sorted(fitness)                     # records only ever improve
+    for meta_path in records:
+        stem = meta_path.with_suffix("")
+        meta = json.loads(meta_path.read_text())
+        assert len(meta["top5"]) == 5 and "residual" in meta and "generation" in meta
+        formula = (stem.parent / f"{stem.name}.formula").read_text().strip()
+        assert read_formula(stem.with_suffix(".png")) == formula
+        image, _ = read_png(stem.with_suffix(".png"))
+        again = render_batch([parse(formula)], 64, "cpu")[0]
+        assert (image - again).abs().max() <= 1 / 255 + 1e-6
+        hires, _ = read_png(stem.parent / f"{stem.name}_hires.png")
+        assert hires.shape == (3, 96, 96)
+
+
+def test_killed_run_resumes_to_the_same_checkpoint(reference_run, tmp_path):
+    out = tmp_path / "killed"
+    process = genart("evolve", *SMALL, "--generations", str(GENERATIONS), "--out", str(out))
+    checkpoint = out / "checkpoint.json"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if checkpoint.exists() and json.loads(checkpoint.read_text())["generation"] >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert json.loads(checkpoint.read_text())["generation"] < GENERATIONS, "killed too late"
+    finished(genart("resume", str(out), "--quiet"))
+    assert comparable(out) == comparable(reference_run)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [e["generation"] for e in log] == list(range(GENERATIONS + 1))
+
+
+def folder_digest(path) -> dict:
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_checkpoint_is_one_line_error_and_changes_nothing(reference_run, tmp_path,
+                                                                  capsys, damage):
+    run = tmp_path / "copy"
+    shutil.copytree(reference_run, run)
+    checkpoint = run / "checkpoint.json"
+    text = checkpoint.read_bytes()
+    checkpoint.write_bytes(text[: len(text) // 2] if damage == "truncate" else b"\x00{]not json")
+    before = folder_digest(run)
+    assert main(["resume", str(run), "--generations", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("genart: error:") and "checkpoint.json" in err and "\n" not in err
+    assert folder_digest(run) == before
+
+
+def test_out_onto_an_existing_run_refuses(reference_run, capsys):
+    before = folder_digest(reference_run)
+    assert main(["evolve", "crab", "--generations", "1", "--out", str(reference_run)]) == 2
+    err = capsys.readouterr().err
+    assert f"genart resume {reference_run}" in err
+    assert folder_digest(reference_run) == before
+
+
+def test_gallery_shows_one_image_per_record_in_chromium(reference_run, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium binary")
+    assert main(["gallery", str(reference_run)]) == 0
+    page = (reference_run / "index.html").resolve().as_uri()
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                          f"--user-data-dir={tmp_path}", "--dump-dom", page],
+                         capture_output=True, text=True, timeout=60).stdout
+    records = len(list(reference_run.glob("records/[0-9][0-9][0-9][0-9].json")))
+    assert records and len(re.findall(r'<img[^>]*src="records/\d{4}\.png"', dom)) == records
+    assert "fitness.png" in dom and dom.count("<details>") == records
