@@ -171,3 +171,13 @@ def register(sub) -> None:
     polish.add_argument("--size", type=int, default=2048, help="render side in pixels")
     add_dream_options(polish)
     polish.set_defaults(func=run_polish)
+
+
+def polish_after_run(run: Path, args) -> int:
+    """`genart evolve … --polish K`: polish the run's K best records with the default dream."""
+    defaults = argparse.ArgumentParser()
+    add_dream_options(defaults)
+    options = defaults.parse_args(["--device", args.device, "--model", args.model,
+                                   "--seed", str(args.seed)])
+    options.run, options.top, options.size = str(run), args.polish, args.polish_size
+    return run_polish(options)

@@ -122,7 +122,11 @@ def run_evolve(args) -> int:
     session = start_run(out, config)
     if not args.quiet:
         print(f"genart: run folder {out}", flush=True)
-    return _drive(session, args.quiet)
+    code = _drive(session, args.quiet)
+    if args.polish:   # --polish: dream the best records at the end (evolve/cli_dream.py)
+        from evolve.cli_dream import polish_after_run
+        code = polish_after_run(out, args) or code
+    return code
 
 
 def run_resume(args) -> int:
@@ -168,6 +172,9 @@ def register(sub) -> None:
     p.add_argument("--no-tune", action="store_true", help="switch constant tuning off")
     p.add_argument("--pareto", action="store_true",
                    help="NSGA-II on (objective, −residual); the front goes to the gallery")
+    p.add_argument("--polish", type=int, nargs="?", const=3, default=0, metavar="K",
+                   help="at the end, dream the K best records into RUN/polished (default K 3)")
+    p.add_argument("--polish-size", type=int, default=1024, help="render side for --polish")
     _add_budget(p, "in all (default: 30 minutes)")
     p.set_defaults(func=run_evolve)
 
