@@ -5,6 +5,7 @@ callers hand it images in [0, 1] at any size and never see normalisation.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.util
 from dataclasses import dataclass
@@ -94,7 +95,6 @@ class Classifier:
     def _module(self, layer: str) -> nn.Module:
         modules = dict(self.net.named_modules())
         if layer not in modules or layer == "":
-            import difflib
             close = difflib.get_close_matches(layer, self.layer_names, n=5, cutoff=0.4)
             hint = ", ".join(close) if close else ", ".join(self.layer_names[:6]) + ", …"
             raise UnknownLayerError(f"{self.name} has no layer {layer!r}; try one of: {hint} "
