@@ -20,13 +20,13 @@ from scorers.dream_zoom import dream_zoom, layer_sweep, noise_image, spread
 class Bar:
     """A tqdm bar driven by `progress(done, total)` callbacks; restarts when `done` falls back."""
 
-    def __init__(self, desc: str):
-        self.desc, self.bar, self.last = desc, None, 0
+    def __init__(self, desc: str, unit: str = "step"):
+        self.desc, self.unit, self.bar, self.last = desc, unit, None, 0
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None or done < self.last:
             self.close()
-            self.bar, self.last = tqdm(total=total, desc=self.desc, unit="step", leave=False), 0
+            self.bar, self.last = tqdm(total=total, desc=self.desc, unit=self.unit, leave=False), 0
         self.bar.update(done - self.last)
         self.last = done
 
@@ -75,7 +75,7 @@ def run_dream(args) -> int:
         options["guide"] = guide
     meta["objective"] = spec.describe() or f"layer {DEFAULT_LAYER}"
     if args.zoom_frames:
-        bar = Bar("zoom frames")
+        bar = Bar("zoom", "frame")
         frames = dream_zoom(image, objective, frames=args.zoom_frames, zoom=args.zoom,
                             progress=bar, **options)
         bar.close()
@@ -97,7 +97,7 @@ def _sweep(args, model, image, spec: DreamSpec, options: dict, out: Path) -> int
     names = [n for n in model.layer_names if n.startswith("blocks.")] or model.layer_names
     layers = list(spec.layers) if len(spec.layers) > 1 else spread(names, args.sweep)
     objectives = [(name, dream_objective(model, DreamSpec(layers=(name,)))) for name in layers]
-    bar = Bar("layers")
+    bar = Bar("layer sweep", "layer")
     dreams = layer_sweep(image, objectives, progress=bar, **options)
     bar.close()
     sheet = sweep_sheet(image, dreams, tile=args.sheet_tile)
