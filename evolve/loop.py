@@ -113,7 +113,8 @@ class Evolution:
         seed_everything(c.seed)
         self.population = operators.initial_population(
             c.population, sine_share=c.sine_share, sine_terms=c.sine_terms,
-            min_depth=c.init_min_depth, max_depth=c.init_max_depth)
+            min_depth=c.init_min_depth, max_depth=c.init_max_depth,
+            sine_frequency=c.sine_frequency, sine_amplitude=c.sine_amplitude)
         return self._tell(self.population, known={})
 
     def step(self) -> int:

@@ -39,15 +39,15 @@ class Pareto(base.Fitness):
 
 # --- initialisation ----------------------------------------------------------------------------
 
-def sine_sum_formula(terms: int) -> str:
+def sine_sum_formula(terms: int, frequency: float = 3.0, amplitude: float = 0.6) -> str:
     """rgb(Σ_k a_k·sin(b_k·x + c_k·y + d_k·r + e_k), …) with `terms` sines per channel.
 
     Many constants in a smooth, capacity-rich form: gradient tuning climbs these well.
     Draws its constants from Python's global `random`.
     """
     def term() -> str:
-        a = random.gauss(0.0, 0.6 / math.sqrt(terms))
-        b, c, d = (random.gauss(0.0, 3.0) for _ in range(3))
+        a = random.gauss(0.0, amplitude / math.sqrt(terms))
+        b, c, d = (random.gauss(0.0, frequency) for _ in range(3))
         e = random.uniform(-math.pi, math.pi)
         phase = f"add(add(add(mul({b!r}, x), mul({c!r}, y)), mul({d!r}, r)), {e!r})"
         return f"mul({a!r}, sin({phase}))"
@@ -62,11 +62,13 @@ def sine_sum_formula(terms: int) -> str:
     return f"rgb({channels[0]}, {channels[1]}, {channels[2]})"
 
 
-def initial_population(n: int, *, sine_share: float, sine_terms: int,
-                       min_depth: int, max_depth: int) -> list[Genome]:
+def initial_population(n: int, *, sine_share: float, sine_terms: int, min_depth: int,
+                       max_depth: int, sine_frequency: float = 12.0,
+                       sine_amplitude: float = 2.5) -> list[Genome]:
     """Ramped half-and-half random trees, and a `sine_share` of sine sums."""
     sines = round(n * sine_share) if sine_terms > 0 else 0
-    population = [parse(sine_sum_formula(sine_terms)) for _ in range(sines)]
+    population = [parse(sine_sum_formula(sine_terms, sine_frequency, sine_amplitude))
+                  for _ in range(sines)]
     population += [random_genome(min_depth, max_depth) for _ in range(n - sines)]
     return population
 

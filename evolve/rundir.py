@@ -31,10 +31,10 @@ class RunConfig:
     """Everything that decides a run; saved as config.json and inside every checkpoint."""
     target: str
     model: str = "efficientnet-lite0"
-    population: int = 24
+    population: int = 16
     generations: int | None = None          # budget: total generations of the run
     seconds: float | None = None            # budget: total seconds of evolution (over resumes)
-    size: int = 160                         # scoring render size; the model resizes to its own
+    size: int = 128                         # scoring render size; the model resizes to its own
     record_size: int = 1024
     record_antialias: int = 2
     record_gain: float = 0.005              # a new best must beat the last record by this much
@@ -44,9 +44,9 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     tune: bool = True
-    tune_steps: int = 8
+    tune_steps: int = 10
     tune_share: float = 0.125               # fraction of the population tuned each generation
-    tune_lr: float = 0.03
+    tune_lr: float = 0.1
     pareto: bool = False
     crossover_prob: float = 0.5
     mutation_prob: float = 0.5
@@ -56,6 +56,8 @@ class RunConfig:
     max_nodes: int = 900
     sine_share: float = 0.5                 # share of the first population built as sine sums
     sine_terms: int = 12                    # sines per channel in those
+    sine_frequency: float = 12.0            # std of their x, y, r coefficients
+    sine_amplitude: float = 2.5             # std of each channel's sum (before the tanh squash)
     init_min_depth: int = 2
     init_max_depth: int = 6
     checkpoint_every: int = 1               # generations
