@@ -11,7 +11,6 @@ install: $(STAMP)
 # torch first, pinned: pip takes these two from the local disk; other versions download gigabytes.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/python -m pip install -q -e '.[test,lite]'
 	touch $(STAMP)
