@@ -24,6 +24,7 @@ from evolve.loop import Evaluator, Evolution, scalar
 from evolve.rundir import RunConfig, RunDir, write_atomic, write_json
 
 log = logging.getLogger(__name__)
+FRONT_SHOWN = 32          # Pareto-front members written to pareto/ and shown in the gallery
 
 
 @dataclass
@@ -61,8 +62,10 @@ def build_evolution(config: RunConfig, model=None) -> tuple[Evolution, object]:
     objective = make_objective(config.target, model)
     naturalness = Naturalness(weight=config.naturalness_weight, lam=config.naturalness,
                               tau=config.naturalness_tau)
+    chunk = config.chunk_size if device.type == "cpu" else max(config.chunk_size,
+                                                                config.population * 2)
     evaluator = Evaluator(objective, naturalness, size=config.size, device=device,
-                          chunk_size=config.chunk_size)
+                          chunk_size=chunk)             # CUDA: the whole population per forward
     return Evolution(config, evaluator), model
 
 
@@ -220,6 +223,9 @@ def write_front(session: Session) -> None:
     for old in folder.glob("*"):
         old.unlink()
     front = sorted(session.evolution.hall_of_fame, key=lambda g: -g.parts["objective"])
+    if len(front) > FRONT_SHOWN:                     # evenly spaced along the front
+        front = [front[round(i * (len(front) - 1) / (FRONT_SHOWN - 1))]
+                 for i in range(FRONT_SHOWN)]
     device = session.evolution.evaluator.device
     entries = []
     for i, genome in enumerate(front):

@@ -135,3 +135,17 @@ def test_gallery_shows_one_image_per_record_in_chromium(reference_run, tmp_path)
     records = len(list(reference_run.glob("records/[0-9][0-9][0-9][0-9].json")))
     assert records and len(re.findall(r'<img[^>]*src="records/\d{4}\.png"', dom)) == records
     assert "fitness.png" in dom and dom.count("<details>") == records
+
+
+def test_pareto_run_records_its_front_in_the_gallery(tmp_path):
+    out = tmp_path / "pareto"
+    assert main(["evolve", *SMALL, "--pop", "8", "--record-size", "0", "--pareto",
+                 "--generations", "1", "--out", str(out)]) == 0
+    front = json.loads((out / "pareto.json").read_text())
+    assert front and all({"formula", "objective", "residual"} <= set(f) for f in front)
+    objectives = [f["objective"] for f in front]
+    residuals = [f["residual"] for f in front]
+    assert objectives == sorted(objectives, reverse=True)
+    assert residuals == sorted(residuals, reverse=True)      # non-dominated: better costs more
+    page = (out / "index.html").read_text()
+    assert page.count("class='card pareto'") == len(front) == len(list(out.glob("pareto/*.png")))
