@@ -1,5 +1,118 @@
-"""(being written)"""
+"""`genart explore` (MAP-Elites fooling archive) and `genart audit` (robustness and transfer).
+
+Flags are shared with `genart evolve` (cli_runs.add_search_arguments); `genart resume` routes an
+explore run here by its config kind. Ctrl-C finishes the generation, checkpoints and exits 0.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evolve.cli_runs import Progress, StopFlag, _add_budget, _budget, add_search_arguments
+from evolve.errors import RunError
+from evolve.explore import ExploreConfig
+from evolve.explore_run import drive_explore, resume_explore, start_explore
+from evolve.rundir import default_out
+
+DEFAULTS = ExploreConfig()
 
 
-def register(sub):
-    pass
+class ArchiveProgress(Progress):
+    """evolve's bar, showing the archive: cells filled, counts at 0.5/0.9/0.99, median."""
+
+    def describe(self, entry: dict) -> str:
+        return (f"gen {entry['generation']} filled {entry['filled']} "
+                f"≥.5 {entry['at_0.5']} ≥.9 {entry['at_0.9']} ≥.99 {entry['at_0.99']} "
+                f"median {entry['median_confidence']:.3f} "
+                f"{entry.get('evals_per_s') or 0:.1f} evals/s")
+
+
+def run_explore(args) -> int:
+    budget = _budget(args)
+    if budget["generations"] is None and budget["seconds"] is None:
+        budget["seconds"] = 30 * 60.0
+    config = ExploreConfig(
+        target=args.classes, model=args.model, population=args.pop, size=args.size,
+        naturalness=args.naturalness, gate=args.gate, seed=args.seed, device=args.device,
+        tune=not args.no_tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
+        tune_lr=args.tune_lr, random_share=args.random_share, **budget)
+    if config.population < 2:
+        raise RunError(f"--pop must be at least 2, got {config.population}")
+    if not 0 <= config.random_share <= 1:
+        raise RunError(f"--random-share must be in [0, 1], got {config.random_share}")
+    out = Path(args.out) if args.out else default_out(f"explore-{args.classes}")
+    session = start_explore(out, config)
+    if not args.quiet:
+        print(f"genart: run folder {out}", flush=True)
+    return _drive(session, args.quiet)
+
+
+def resume_explore_command(args, budget: dict) -> int:
+    """`genart resume RUN` on an explore run (called from cli_runs.run_resume)."""
+    session = resume_explore(Path(args.run), extra_generations=budget["generations"],
+                             extra_seconds=budget["seconds"])
+    return _drive(session, args.quiet)
+
+
+def _drive(session, quiet: bool) -> int:
+    progress = ArchiveProgress(session.config, quiet)
+    with StopFlag() as stop:
+        try:
+            drive_explore(session, should_stop=stop, progress=progress)
+        finally:
+            progress.close()
+    report = __import__("json").loads((session.run.path / "report.json").read_text())
+    print_report(report)
+    print(f"genart: archive: {session.run.path / 'archive.json'}")
+    print(f"genart: gallery: {session.run.path / 'index.html'}")
+    if stop.stopping:
+        print(f"genart: stopped; continue with: genart resume {session.run.path}")
+    return 0
+
+
+def print_report(report: dict) -> None:
+    at = report["at_least"]
+    print(f"genart: generation {report['generation']}, {report['evaluations']} images scored "
+          f"+ {report['tuning_evaluations']} tuning passes in {report['elapsed']:.0f} s "
+          f"({report['evals_per_s']} evals/s)")
+    print(f"genart: cells filled {report['filled']}/{report['cells']}; ≥0.5: {at['0.5']}, "
+          f"≥0.9: {at['0.9']}, ≥0.99: {at['0.99']}; median confidence "
+          f"{report['median_confidence']:.4f} ({report['median_note']})")
+    for label in ("best", "worst"):
+        cells = ", ".join(f"{c['name']} ({c['class']}) {c['confidence']:.4f}"
+                          for c in report[label])
+        print(f"genart: {label}: {cells}")
+
+
+def run_audit(args) -> int:
+    from evolve.audit import audit_run, format_table
+    result = audit_run(Path(args.run), other=args.model, crops=args.crops, seed=args.seed,
+                       device=args.device)
+    print(format_table(result))
+    if result["other_model"] is None:
+        print(f"genart: {result['other_note']}")
+    print(f"genart: audit: {Path(args.run) / 'audit.json'}")
+    print(f"genart: gallery: {Path(args.run) / 'index.html'}")
+    return 0
+
+
+def register(sub) -> None:
+    d = DEFAULTS
+    p = sub.add_parser("explore", help="fill a MAP-Elites archive: one fooling image per class")
+    p.add_argument("--classes", default=d.target,
+                   help="which classes get a cell: all (default) or a class query (crab)")
+    add_search_arguments(p, d)
+    p.add_argument("--gate", action="store_true",
+                   help="hard naturalness gate (score 0 when the residual ≥ τ) instead of λ")
+    p.add_argument("--random-share", type=float, default=d.random_share,
+                   help=f"share of each batch that is new random genomes ({d.random_share})")
+    _add_budget(p, "in all (default: 30 minutes)")
+    p.set_defaults(func=run_explore)
+
+    p = sub.add_parser("audit", help="robustness (crops, flips) and transfer of a run's images")
+    p.add_argument("run", help="an evolve or explore run folder")
+    p.add_argument("--model", default="auto",
+                   help="second network for transfer (default: another model usable offline)")
+    p.add_argument("--crops", type=int, default=8, help="random crops/shifts/flips per image")
+    p.add_argument("--seed", type=int, default=0, help="seed of the crops")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.set_defaults(func=run_audit)

@@ -65,11 +65,14 @@ class Progress:
     def __init__(self, config: RunConfig, quiet: bool):
         self.quiet, self.config, self.bar = quiet, config, None
 
-    def __call__(self, entry: dict) -> None:
-        text = (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
+    def describe(self, entry: dict) -> str:
+        return (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
                 f"{entry['top_class']} {entry['top_prob']:.3f} "
                 f"residual {entry['best_residual']:.3f} "
                 f"{entry.get('evals_per_s') or 0:.1f} evals/s")
+
+    def __call__(self, entry: dict) -> None:
+        text = self.describe(entry)
         if self.quiet:
             print(f"[{entry['elapsed']:8.1f}s] {text}", flush=True)
             return
@@ -131,6 +134,10 @@ def run_evolve(args) -> int:
 
 def run_resume(args) -> int:
     budget = _budget(args)
+    from evolve.explore_run import is_explore_run      # explore runs resume in cli_explore
+    if is_explore_run(args.run):
+        from evolve.cli_explore import resume_explore_command
+        return resume_explore_command(args, budget)
     session = resume_run(Path(args.run), extra_generations=budget["generations"],
                          extra_seconds=budget["seconds"])
     return _drive(session, args.quiet)
@@ -140,6 +147,24 @@ def run_gallery(args) -> int:
     page = build_gallery(RunDir.open(Path(args.run)))
     print(f"genart: gallery: {page}")
     return 0
+
+
+def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
+    """Flags shared by `evolve` and `explore` (model, batch, size, naturalness, seed, tuning)."""
+    p.add_argument("--model", default=d.model, help=f"scoring network (default {d.model})")
+    p.add_argument("--pop", type=int, default=d.population, help="population size")
+    p.add_argument("--size", type=int, default=d.size, help="render size for scoring")
+    p.add_argument("--naturalness", type=float, default=d.naturalness, metavar="λ",
+                   help=f"weight of the naturalness penalty (default {d.naturalness})")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
+    p.add_argument("--out", help="run folder (default runs/<target>-<time>)")
+    p.add_argument("--tune-steps", type=int, default=d.tune_steps,
+                   help="Adam steps of constant tuning per generation")
+    p.add_argument("--tune-share", type=float, default=d.tune_share,
+                   help="fraction of the population tuned each generation")
+    p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
+    p.add_argument("--no-tune", action="store_true", help="switch constant tuning off")
 
 
 def _add_budget(parser: argparse.ArgumentParser, what: str) -> None:
@@ -154,22 +179,9 @@ def register(sub) -> None:
     d = DEFAULTS
     p = sub.add_parser("evolve", help="evolve formulas towards a target (unattended, resumable)")
     p.add_argument("target", help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
-    p.add_argument("--model", default=d.model, help=f"scoring network (default {d.model})")
-    p.add_argument("--pop", type=int, default=d.population, help="population size")
-    p.add_argument("--size", type=int, default=d.size, help="render size for scoring")
+    add_search_arguments(p, d)
     p.add_argument("--record-size", type=int, default=d.record_size,
                    help="size of the anti-aliased render of each record (0: none)")
-    p.add_argument("--naturalness", type=float, default=d.naturalness, metavar="λ",
-                   help=f"weight of the naturalness penalty (default {d.naturalness})")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
-    p.add_argument("--out", help="run folder (default runs/<target>-<time>)")
-    p.add_argument("--tune-steps", type=int, default=d.tune_steps,
-                   help="Adam steps of constant tuning per generation")
-    p.add_argument("--tune-share", type=float, default=d.tune_share,
-                   help="fraction of the population tuned each generation")
-    p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
-    p.add_argument("--no-tune", action="store_true", help="switch constant tuning off")
     p.add_argument("--pareto", action="store_true",
                    help="NSGA-II on (objective, −residual); the front goes to the gallery")
     p.add_argument("--polish", type=int, nargs="?", const=3, default=0, metavar="K",

@@ -1,0 +1,222 @@
+"""An explore run in a RunDir: budgets, log lines, atomic checkpoints, the archive on disk, resume.
+
+Same folder anatomy as evolve (config.json with kind "explore", log.jsonl, checkpoint.json,
+index.html, fitness.png) plus archive.json, report.json and cells/NNNN.png + NNNN.formula per
+occupied cell. The checkpoint is written before the archive files, so archive.json never holds
+an elite the checkpoint lacks, and a resume rewrites the archive files from the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from genart import parse, save_png
+from scorers import load_model, resolve_classes
+
+from evolve.errors import RunError
+from evolve.explore import Explorer, ExploreConfig
+from evolve.gallery import build_gallery
+from evolve.rundir import RunDir, write_atomic, write_json
+from evolve.session import _extend, budget_left, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExploreSession:
+    """One invocation of explore/resume; `evolution` is named as in evolve's Session so
+    evolve's budget helpers apply unchanged."""
+    run: RunDir
+    config: ExploreConfig
+    evolution: Explorer
+    elapsed_before: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    last_checkpoint: float = field(default_factory=time.monotonic)
+    last_export: float = field(default_factory=time.monotonic)
+    exported: dict = field(default_factory=dict)        # cell → formula written to cells/
+    tuned_before: int = 0                                # tuning evaluations already logged
+
+    @property
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+
+def is_explore_run(path) -> bool:
+    """True when the run folder's config says kind 'explore' (routes `genart resume`)."""
+    config = Path(path) / "config.json"
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("kind") == "explore"
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def target_classes(query: str, class_names: list[str]) -> list[int]:
+    """'all' → every class; otherwise the classes a query resolves to (UnknownClassError)."""
+    if query.strip().lower() == "all":
+        return list(range(len(class_names)))
+    return resolve_classes(query, class_names)
+
+
+def build_explorer(config: ExploreConfig, model=None) -> Explorer:
+    device = resolve_device(config.device)
+    model = model or load_model(config.model, device)
+    return Explorer(config, model, target_classes(config.target, model.class_names), device)
+
+
+def start_explore(path, config: ExploreConfig, model=None) -> ExploreSession:
+    """A new explore folder (refuses an existing one) with its first batch scored."""
+    RunDir.refuse_existing(path)
+    explorer = build_explorer(config, model)      # bad classes or model: fail before mkdir
+    session = ExploreSession(RunDir.create(path, config), config, explorer)
+    (session.run.path / "cells").mkdir(exist_ok=True)
+    explorer.start()
+    _after_generation(session, explorer.evaluations, 0.0)
+    return session
+
+
+def resume_explore(path, *, extra_generations: int | None = None,
+                   extra_seconds: float | None = None, model=None) -> ExploreSession:
+    """Reopen an explore run at its last checkpoint; extra budgets extend it."""
+    run = RunDir.open(path)
+    state = run.load_checkpoint()
+    config = ExploreConfig.from_json(state["config"] if state else
+                                     json.loads(run.config_path.read_text(encoding="utf-8")))
+    explorer = build_explorer(config, model)
+    (run.path / "cells").mkdir(exist_ok=True)
+    session = ExploreSession(run, config, explorer)
+    if state is None:                          # killed before its first checkpoint
+        run.truncate_log(-1)
+        explorer.start()
+        _after_generation(session, explorer.evaluations, 0.0)
+    else:
+        if "archive" not in state:
+            raise RunError(f"{run.checkpoint_path} has no archive; it is not an explore "
+                           f"checkpoint")
+        explorer.restore(state)
+        run.truncate_log(state["generation"])
+        session.elapsed_before = state["elapsed"]
+        session.tuned_before = explorer.tuning_evaluations
+        session.exported = _on_disk(run)
+        export(session)                        # archive files as the checkpoint has them
+    if extra_generations is not None or extra_seconds is not None:
+        config = _extend(config, session, extra_generations, extra_seconds)
+        session.config = explorer.config = config
+        run.write_config(config)
+    return session
+
+
+def drive_explore(session: ExploreSession, *, should_stop: Callable[[], bool] = lambda: False,
+                  progress: Callable[[dict], None] | None = None) -> dict:
+    """Generations until a budget is spent or should_stop(); then checkpoint and export."""
+    logged = session.run.read_log()
+    entry = logged[-1] if logged else {}
+    if progress and entry:
+        progress(entry)
+    while budget_left(session) and not should_stop():
+        began = time.monotonic()
+        made = session.evolution.step()
+        entry = _after_generation(session, made, time.monotonic() - began)
+        if progress:
+            progress(entry)
+    checkpoint(session)
+    export(session)
+    return entry
+
+
+def _after_generation(session: ExploreSession, made: int, seconds: float) -> dict:
+    explorer, config = session.evolution, session.config
+    tuned = explorer.tuning_evaluations - session.tuned_before
+    session.tuned_before = explorer.tuning_evaluations
+    entry = explorer.stats()
+    entry.update(scored=made, seconds=round(seconds, 3),
+                 evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
+                 elapsed=round(session.elapsed, 2))
+    session.run.append_log(entry)
+    now = time.monotonic()
+    if (explorer.generation % max(config.checkpoint_every, 1) == 0 or
+            now - session.last_checkpoint >= 60 * config.checkpoint_minutes):
+        checkpoint(session)
+        if explorer.generation == 0 or now - session.last_export >= 60 * config.export_minutes:
+            export(session)
+    return entry
+
+
+def checkpoint(session: ExploreSession) -> None:
+    state = session.evolution.state()
+    state["elapsed"] = session.elapsed
+    session.run.save_checkpoint(state)
+    session.last_checkpoint = time.monotonic()
+
+
+# --- the archive on disk -------------------------------------------------------------------------
+
+def cell_stem(run: RunDir, cell: int) -> Path:
+    return run.path / "cells" / f"{cell:04d}"
+
+
+def _on_disk(run: RunDir) -> dict:
+    """cell → formula of the cells/NNNN.formula files present (written last, after the PNG)."""
+    found = {}
+    for path in (run.path / "cells").glob("[0-9][0-9][0-9][0-9].formula"):
+        found[int(path.stem)] = path.read_text(encoding="utf-8").strip()
+    return found
+
+
+def export(session: ExploreSession) -> dict:
+    """cells/NNNN.png + .formula for changed cells, archive.json, report.json, gallery."""
+    run, explorer = session.run, session.evolution
+    cells = explorer.archive.cells
+    names = explorer.model.class_names
+    stale = sorted(c for c, e in cells.items() if session.exported.get(c) != e.formula)
+    formulas = sorted({cells[c].formula for c in stale})
+    for start in range(0, len(formulas), 64):
+        chunk = formulas[start:start + 64]
+        with torch.no_grad():
+            images = explorer.evaluator.render([parse(f) for f in chunk])  # (n, 3, H, W)
+        image_of = dict(zip(chunk, images))
+        for c in (c for c in stale if cells[c].formula in image_of):
+            stem = cell_stem(run, c)
+            save_png(stem.with_suffix(".png"), image_of[cells[c].formula], cells[c].formula,
+                     {"class": names[c], "confidence": cells[c].confidence})
+            write_atomic(stem.with_suffix(".formula"), cells[c].formula + "\n")
+            session.exported[c] = cells[c].formula
+    for c in [c for c in session.exported if c not in cells]:     # none normally: cells only improve
+        for suffix in (".png", ".formula"):
+            cell_stem(run, c).with_suffix(suffix).unlink(missing_ok=True)
+        del session.exported[c]
+    write_json(run.path / "archive.json", archive_json(session))
+    report = report_json(session)
+    write_json(run.path / "report.json", report)
+    build_gallery(run)
+    session.last_export = time.monotonic()
+    return report
+
+
+def archive_json(session: ExploreSession) -> dict:
+    explorer = session.evolution
+    names = explorer.model.class_names
+    return {"model": session.config.model, "generation": explorer.generation,
+            "classes": explorer.archive.classes,
+            "cells": {str(c): {"class": c, "name": names[c], "formula": e.formula,
+                               "confidence": e.confidence, "fitness": e.fitness,
+                               "residual": e.residual, "generation": e.generation,
+                               "image": f"cells/{c:04d}.png"}
+                      for c, e in sorted(explorer.archive.cells.items())}}
+
+
+def report_json(session: ExploreSession) -> dict:
+    explorer = session.evolution
+    report = explorer.archive.summary(explorer.model.class_names)
+    elapsed = session.elapsed
+    total = explorer.evaluations + explorer.tuning_evaluations
+    report.update(generation=explorer.generation, evaluations=explorer.evaluations,
+                  tuning_evaluations=explorer.tuning_evaluations, elapsed=round(elapsed, 2),
+                  evals_per_s=round(total / elapsed, 2) if elapsed > 0 else None,
+                  scored_per_s=round(explorer.evaluations / elapsed, 2) if elapsed > 0 else None)
+    return report
