@@ -134,13 +134,19 @@ class Evolution:
         return made
 
     def _tune(self, ranked: list[Genome]) -> list[Genome]:
+        """Tune the leaders; with two or more slots each leader is tried at lr and lr/4.
+
+        Far from an optimum the large rate climbs faster, near one only the small rate still
+        improves; selection keeps whichever worked (a crude self-adaptive step size).
+        """
         if self.tuning.steps <= 0 or self.tuning.share <= 0:
             return []
-        count = max(1, math.ceil(self.tuning.share * self.config.population))
-        chosen = ranked[:count]
+        slots = max(1, math.ceil(self.tuning.share * self.config.population))
+        chosen = [ranked[i // 2] for i in range(slots)] if slots > 1 else ranked[:1]
+        rates = [self.tuning.lr / (4 if i % 2 else 1) for i in range(len(chosen))]
         e = self.evaluator
         tuned, _ = tune_constants(chosen, e.objective, e.naturalness, size=e.size,
-                                  device=e.device, steps=self.tuning.steps, lr=self.tuning.lr)
+                                  device=e.device, steps=self.tuning.steps, lr=rates)
         self.tuning_evaluations += len(chosen) * (self.tuning.steps + 1)
         return [Genome(g) for g in tuned]      # a fresh fitness: scored with the batch
 

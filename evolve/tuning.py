@@ -15,8 +15,11 @@ from scorers import fitness_of
 
 
 def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
-                   device: torch.device, steps: int, lr: float) -> tuple[list[Genome], list[float]]:
+                   device: torch.device, steps: int,
+                   lr: float | list[float]) -> tuple[list[Genome], list[float]]:
     """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen.
+
+    `lr` is one learning rate, or one per genome (a batch can try one genome at two rates).
 
     Returns the tuned copies (fitness not set) and the fitness each had when its constants were
     scored — never below its starting fitness, since the starting point is one of the candidates.
@@ -30,7 +33,9 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     chosen = [genomes[i] for i in tunable]
     params = [torch.tensor(constants_of(g), dtype=torch.float32, device=device,
                            requires_grad=True) for g in chosen]
-    optimiser = torch.optim.Adam(params, lr=lr)
+    rates = [lr] * len(genomes) if isinstance(lr, (int, float)) else list(lr)
+    optimiser = torch.optim.Adam([{"params": [p], "lr": rates[i]}
+                                  for p, i in zip(params, tunable)])
     best_values = [p.detach().clone() for p in params]
     best_fitness = torch.full((len(chosen),), float("-inf"))
     for step in range(steps + 1):                   # the last pass only scores the last step
