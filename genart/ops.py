@@ -41,12 +41,21 @@ def _corner_table(device: torch.device) -> torch.Tensor:
     return coefficients.float().reshape(289 * 289, 4).to(device)
 
 
+def _tracked(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def _noise_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smoothstep fade weight and lattice cell (mod 289) along one axis, at a's own shape."""
+    """Smoothstep fade weight and int32 lattice cell (mod 289) along one axis, at a's shape."""
     u = torch.nan_to_num(a * NOISE_FREQ).clamp_(-1e6, 1e6)
     cell = torch.floor(u)
-    t = u - cell
-    return t * t * (3 - 2 * t), torch.remainder(cell, 289.0)
+    if _tracked(a):
+        t = u - cell
+        fade = t * t * (3 - 2 * t)
+    else:                                                   # same arithmetic, fewer buffers
+        t = u.sub_(cell)
+        fade = torch.mul(t, -2.0).add_(3.0).mul_(t).mul_(t)
+    return fade, cell.remainder_(289.0).to(torch.int32)
 
 
 def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -59,10 +68,12 @@ def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     su, i = _noise_axis(a)
     sv, j = _noise_axis(b)
-    cell = torch.add(i, j, alpha=289.0)                               # (1, C, h, w), exact
-    corners = _corner_table(cell.device).index_select(0, cell.view(-1).to(torch.int32))
+    cell = torch.add(i, j, alpha=289)                                # (1, C, h, w) int32
+    corners = _corner_table(cell.device).index_select(0, cell.view(-1))
     c0, c1, c2, c3 = corners.view(*cell.shape, 4).unbind(-1)
-    return torch.addcmul(torch.addcmul(c0, su, c1), sv, torch.addcmul(c2, su, c3))
+    if _tracked(su, sv):
+        return torch.addcmul(torch.addcmul(c0, su, c1), sv, torch.addcmul(c2, su, c3))
+    return torch.addcmul(c0.addcmul_(su, c1), sv, c2.addcmul_(su, c3))
 
 
 def rgb(a, b, c):
@@ -80,22 +91,49 @@ def hsv(h, s, v):
     return 2 * (val - val * sat * torch.minimum(k, 4 - k).clamp(0.0, 1.0)) - 1
 
 
+def _div(a, b, out=None):
+    return torch.div(a, _safe_divisor(b), out=out)
+
+
+def _mod(a, b, out=None):
+    return torch.remainder(a, _safe_divisor(b), out=out)
+
+
+def _sqrt(a, out=None):
+    if out is None:
+        return torch.sqrt(a.abs() + EPS_SQRT)
+    return torch.abs(a, out=out).add_(EPS_SQRT).sqrt_()
+
+
+def _log(a, out=None):
+    if out is None:
+        return torch.log(a.abs() + EPS_LOG)
+    return torch.abs(a, out=out).add_(EPS_LOG).log_()
+
+
+def _if_pos(a, b, c, out=None):
+    return torch.where(a > 0, b, c, out=out)
+
+
 OPS = {
     "add": torch.add,
     "sub": torch.sub,
     "mul": torch.mul,
-    "div": lambda a, b: a / _safe_divisor(b),
+    "div": _div,
     "sin": torch.sin,
     "cos": torch.cos,
     "tanh": torch.tanh,
     "abs": torch.abs,
-    "sqrt": lambda a: torch.sqrt(a.abs() + EPS_SQRT),
-    "log": lambda a: torch.log(a.abs() + EPS_LOG),
+    "sqrt": _sqrt,
+    "log": _log,
     "min": torch.minimum,
     "max": torch.maximum,
-    "mod": lambda a, b: torch.remainder(a, _safe_divisor(b)),
-    "if_pos": lambda a, b, c: torch.where(a > 0, b, c),
+    "mod": _mod,
+    "if_pos": _if_pos,
     "rgb": rgb,
     "hsv": hsv,
     "noise": noise,
 }
+# Element-wise ops that accept `out=`: the renderer writes them into an argument's buffer
+# when that argument is dead after this op and already has the result's shape.
+ELEMENTWISE = frozenset(OPS) - {"rgb", "hsv", "noise"}

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from genart.errors import GenartError
-from genart.ops import OPS
+from genart.ops import ELEMENTWISE, OPS
 from genart.primitives import COLOUR, SCALAR, Colour, Genome, make_constant
 
 log = logging.getLogger(__name__)
@@ -97,18 +97,28 @@ def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -
     return {"x": x, "y": y, "r": torch.sqrt(x * x + y * y), "theta": torch.atan2(y, x)}
 
 
-def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, n: int) -> list:
-    """Root value per genome, each (1, C, hb, Wk) or smaller (broadcastable)."""
-    remaining = [0] * len(plan.ops)
+def _uses(plan: _Plan) -> list[int]:
+    """Per id: how many times its value is read (as a child, and once per genome it roots)."""
+    uses = [0] * len(plan.ops)
     for kids in plan.children:
         for kid in kids:
-            remaining[kid] += 1
+            uses[kid] += 1
     for root in plan.roots:
-        remaining[root] += 1
-    owners = {}
+        uses[root] += 1
+    return uses
+
+
+def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bool) -> None:
+    """Compute every id in order, calling emit(genome, value) for each root as it is made.
+
+    Values are (1, C, hb, Wk) or smaller (broadcastable). A value is dropped after its last
+    use; with `in_place`, an element-wise op writes into an argument whose last use it is and
+    whose shape is already the result's (no fresh allocation, which costs page faults).
+    """
+    remaining, owners = _uses(plan), {}
     for g, root in enumerate(plan.roots):
         owners.setdefault(root, []).append(g)
-    values, outputs = [None] * len(plan.ops), [None] * n
+    values, owned = [None] * len(plan.ops), [False] * len(plan.ops)
     for uid, op in enumerate(plan.ops):
         if op is None:
             offset, channels = plan.constant[uid]
@@ -117,23 +127,47 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, n: int) -> list:
             values[uid] = coords[op]
         else:
             kids = plan.children[uid]
-            values[uid] = OPS[op](*(values[k] for k in kids))
+            args = [values[k] for k in kids]
+            out = None
+            if in_place and op in ELEMENTWISE:
+                shape = torch.broadcast_shapes(*(a.shape for a in args)) if len(args) > 1 \
+                    else args[0].shape
+                for kid, arg in zip(kids, args):
+                    if owned[kid] and remaining[kid] == kids.count(kid) and arg.shape == shape:
+                        out = arg
+                        break
+            values[uid] = OPS[op](*args) if out is None else OPS[op](*args, out=out)
+            owned[uid] = True
             for kid in kids:
                 remaining[kid] -= 1
                 if remaining[kid] == 0:
                     values[kid] = None
         for g in owners.get(uid, ()):
-            outputs[g] = values[uid]
+            emit(g, values[uid])
             remaining[uid] -= 1
         if remaining[uid] == 0:
             values[uid] = None
-    return outputs
 
 
 def _squash(value: torch.Tensor, shape: tuple, k: int) -> torch.Tensor:
+    """0.5 + 0.5 tanh(value), NaN -> 0, k x k average-pooled; (1, C, hb, W), C of the value."""
     image = 0.5 + 0.5 * torch.tanh(torch.nan_to_num(value, nan=0.0))
-    image = image.expand(1, 3, *shape)                                    # (1, 3, hb*k, W*k)
+    image = image.expand(1, image.shape[1], *shape)                       # (1, C, hb*k, W*k)
     return F.avg_pool2d(image, k) if k > 1 else image
+
+
+def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -> None:
+    """_squash written into out (3, hb, W), computed on the value's own channel count."""
+    channels = value.shape[1]
+    if k > 1:
+        image = torch.nan_to_num(value, nan=0.0).tanh_().mul_(0.5).add_(0.5)
+        out.copy_(F.avg_pool2d(image.expand(1, channels, *shape), k)[0].expand_as(out))
+        return
+    image = out[:channels]                        # in the output itself: no fresh buffer
+    image.copy_(value[0].expand_as(image))
+    image.nan_to_num_(nan=0.0).tanh_().mul_(0.5).add_(0.5)
+    if channels == 1:
+        out[1:].copy_(image.expand_as(out[1:]))
 
 
 def _check_size(size) -> tuple[int, int]:
@@ -210,13 +244,18 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
     for r0 in range(0, height, band):
         r1 = min(r0 + band, height)
         coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
-        roots = _evaluate(plan, table, coords, n)
-        images = [_squash(v, ((r1 - r0) * k, width * k), k) for v in roots]
+        shape = ((r1 - r0) * k, width * k)
         if grad:
+            images = [None] * n
+
+            def keep(g, value):
+                images[g] = _squash(value, shape, k).expand(1, 3, r1 - r0, width)
+            _evaluate(plan, table, coords, keep, in_place=False)
             bands.append(torch.cat(images) if images else torch.zeros(0, 3, r1 - r0, width))
         else:
-            for g, image in enumerate(images):
-                out[g, :, r0:r1] = image[0]
+            _evaluate(plan, table, coords,
+                      lambda g, value: _squash_into(out[g, :, r0:r1], value, shape, k),
+                      in_place=True)
     return torch.cat(bands, 2) if grad else out
 
 
