@@ -40,7 +40,7 @@ class ExploreConfig(RunConfig):
     kind: str = "explore"
     random_share: float = 0.25           # share of each batch that is fresh random genomes
     gate: bool = False                   # hard naturalness gate instead of the soft penalty
-    export_minutes: float = 2.0          # how often cells/*.png, archive.json, report.json are written
+    export_minutes: float = 2.0          # how often cells/, archive.json, report.json are written
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Archive:
 
     def offer(self, formulas: list[str], probs: torch.Tensor, fitness: torch.Tensor,
               residual: torch.Tensor, generation: int) -> list[int]:
-        """probs (N, 1000), fitness (N, C) per cell in `classes` order, residual (N,) → changed."""
+        """probs (N, 1000), fitness (N, C) in `classes` order, residual (N,) → cells changed."""
         best, winner = fitness.max(0)                                      # (C,), (C,)
         current = torch.tensor([self.cells[c].fitness if c in self.cells else -math.inf
                                 for c in self.classes])
@@ -257,9 +257,10 @@ class Explorer:
         set_rng_states(state["rng"])
 
 
-def score_all(images: torch.Tensor, model, naturalness: Naturalness,
+def score_all(images: torch.Tensor, model, naturalness: Naturalness | None,
               chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Full softmax (N, 1000) and TV residual (N,) on the CPU, in chunks, under inference_mode."""
+    """Full softmax (N, 1000) and TV residual (N,; 0 without naturalness) on the CPU, in
+    chunks, under inference_mode."""
     device = model.device
     chunk = chunk_size or default_chunk(device, images.shape[0])
     probs, residual = [], []
@@ -269,5 +270,6 @@ def score_all(images: torch.Tensor, model, naturalness: Naturalness,
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 logits = model.logits(batch)
             probs.append(logits.float().softmax(1).cpu())
-            residual.append(naturalness.residual(batch).float().cpu())
+            residual.append(naturalness.residual(batch).float().cpu() if naturalness
+                            else torch.zeros(batch.shape[0]))
     return torch.cat(probs), torch.cat(residual)

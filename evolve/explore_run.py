@@ -186,7 +186,7 @@ def export(session: ExploreSession) -> dict:
                      {"class": names[c], "confidence": cells[c].confidence})
             write_atomic(stem.with_suffix(".formula"), cells[c].formula + "\n")
             session.exported[c] = cells[c].formula
-    for c in [c for c in session.exported if c not in cells]:     # none normally: cells only improve
+    for c in [c for c in session.exported if c not in cells]:     # none: cells only improve
         for suffix in (".png", ".formula"):
             cell_stem(run, c).with_suffix(suffix).unlink(missing_ok=True)
         del session.exported[c]

@@ -62,8 +62,10 @@ def render_page(run: RunDir, log: list[dict]) -> str:
              f"{last.get('elapsed', 0) / 60:.1f} min</p>",
              "<img src='fitness.png' alt='fitness plot'>",
              "<h2>Records</h2><div class='grid' id='records'>"]
+    audit = _audit_rows(run)
+    parts.insert(-1, _cells_section(run, audit))
     for entry in reversed(records):
-        parts.append(_record_card(run, entry))
+        parts.append(_record_card(run, entry, _audit_line(audit.get(entry["stem"]))))
     parts.append("</div>")
     for folder, title in EXTRA_SECTIONS:
         parts.append(_extra_section(run, folder, title))
@@ -71,7 +73,7 @@ def render_page(run: RunDir, log: list[dict]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _record_card(run: RunDir, entry: dict) -> str:
+def _record_card(run: RunDir, entry: dict, extra: str = "") -> str:
     stem = entry["stem"]
     image = f"records/{stem}.png"
     hires = run.records / f"{stem}_hires.png"
@@ -85,7 +87,49 @@ def _record_card(run: RunDir, entry: dict) -> str:
             f"{entry.get('residual', 0):.4f}</div><div class='muted'>{top}</div>"
             f"<div class='muted'>generation {entry.get('generation')} · "
             f"{entry.get('elapsed', 0) / 60:.1f} min · {entry.get('nodes', '?')} nodes</div>"
+            f"{extra}"
             f"<details><summary>formula</summary><pre>{_e(formula)}</pre></details></div>")
+
+
+# --- explore archive and audit columns (written by evolve/explore_run.py and evolve/audit.py) --
+
+def _audit_rows(run: RunDir) -> dict:
+    """audit.json rows by key (record stem or cell class), or {} when the run has no audit."""
+    try:
+        data = json.loads((run.path / "audit.json").read_text(encoding="utf-8"))
+        return {str(row["key"]): row for row in data["items"]}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return {}
+
+
+def _audit_line(row: dict | None) -> str:
+    if not row:
+        return ""
+    crops = ("" if row.get("crop_mean") is None else
+             f"crops mean {row['crop_mean']:.3f} min {row['crop_min']:.3f} "
+             f"top-1 kept {row['crop_top1']:.2f}")
+    other = ("no second model" if row.get("other_prob") is None else
+             f"2nd model p {row['other_prob']:.4f} rank {row['other_rank']}")
+    return f"<div class='card-audit muted'>audit: {crops} · {other}</div>"
+
+
+def _cells_section(run: RunDir, audit: dict) -> str:
+    """MAP-Elites archive (archive.json): one card per occupied cell, by confidence."""
+    try:
+        cells = json.loads((run.path / "archive.json").read_text(encoding="utf-8"))["cells"]
+    except (OSError, json.JSONDecodeError, KeyError):
+        return ""
+    cards = []
+    for key, cell in sorted(cells.items(), key=lambda kv: -kv[1]["confidence"]):
+        cards.append(f"<div class='card cell'><a href='{cell['image']}'><img loading='lazy' "
+                     f"src='{cell['image']}' alt='{_e(cell['name'])}'></a>"
+                     f"<div><b>{_e(cell['name'])}</b> ({key}) {cell['confidence']:.4f}</div>"
+                     f"<div class='muted'>residual {cell['residual']:.4f} · generation "
+                     f"{cell['generation']}</div>{_audit_line(audit.get(key))}"
+                     f"<details><summary>formula</summary><pre>{_e(cell['formula'])}</pre>"
+                     f"</details></div>")
+    return (f"<h2>Archive: {len(cells)} cells, by confidence</h2><div class='grid' id='cells'>"
+            + "".join(cards) + "</div>")
 
 
 def _extra_section(run: RunDir, folder: str, title: str) -> str:

@@ -1,0 +1,99 @@
+"""MAP-Elites explorer: the archive's claiming rule, a real small run, kill -9 and resume."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from evolve.explore import Archive, Elite
+
+CLASSES = "crab,723,906,946,506,90"          # 5 crab classes + 5 others: 10 cells
+SMALL = ["--classes", CLASSES, "--pop", "16", "--size", "64", "--tune-steps", "1",
+         "--naturalness", "0", "--seed", "5", "--device", "cpu", "--quiet"]
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
+
+
+def genart(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "evolve", *args], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return out
+
+
+def test_one_image_that_beats_two_cells_occupies_both():
+    archive = Archive([3, 7, 9])
+    archive.cells[3] = Elite("x", 0.2, 0.2, 0.0, 0)
+    archive.cells[7] = Elite("y", 0.1, 0.1, 0.0, 0)
+    archive.cells[9] = Elite("z", 0.9, 0.9, 0.0, 0)
+    probs = torch.zeros(2, 10)
+    probs[0, [3, 7, 9]] = torch.tensor([0.5, 0.3, 0.2])   # beats cells 3 and 7, not 9
+    probs[1, [3, 7, 9]] = torch.tensor([0.4, 0.05, 0.55])  # second best everywhere
+    changed = archive.offer(["a", "b"], probs, probs[:, archive.classes],
+                            torch.tensor([0.01, 0.02]), generation=4)
+    assert sorted(changed) == [3, 7]
+    assert archive.cells[3].formula == archive.cells[7].formula == "a"
+    assert (archive.cells[3].confidence, archive.cells[7].confidence) == pytest.approx((0.5, 0.3))
+    assert archive.cells[9].formula == "z" and archive.cells[3].generation == 4
+    # an empty cell is claimed by the best image; a tie does not replace the elite
+    archive = Archive([3, 7])
+    archive.offer(["a", "b"], probs, probs[:, [3, 7]], torch.zeros(2), 0)
+    assert archive.cells[3].formula == "a" and archive.cells[7].formula == "a"
+    assert archive.offer(["c"], probs[:1], probs[:1, [3, 7]], torch.zeros(1), 1) == []
+    summary = Archive.from_json(archive.to_json()).summary([str(i) for i in range(10)])
+    assert summary["filled"] == 2 and summary["at_least"]["0.5"] == 1
+
+
+def elites(archive_state: dict) -> dict:
+    return {int(k): (archive_state["formulas"][v[0]], v[2]) for k, v in
+            archive_state["cells"].items()}
+
+
+def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):
+    out = tmp_path / "explore"
+    process = genart("explore", *SMALL, "--generations", "4", "--out", str(out))
+    checkpoint = out / "checkpoint.json"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if json.loads(checkpoint.read_text())["generation"] >= 1:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    state = json.loads(checkpoint.read_text())
+    assert state["generation"] < 4, "killed too late"
+    before = elites(state["archive"])
+    on_disk = json.loads((out / "archive.json").read_text())["cells"]
+    assert len(before) == 10 and len(on_disk) <= 10
+
+    stdout = finished(genart("resume", str(out), "--quiet"))
+    assert "cells filled 10/10" in stdout and "median confidence" in stdout
+    after = json.loads((out / "archive.json").read_text())
+    assert after["generation"] == 4 and len(after["cells"]) == 10
+    for cell, (formula, confidence) in before.items():       # no elite lost or worsened
+        assert after["cells"][str(cell)]["confidence"] >= confidence
+    for cell, (formula, confidence) in elites(json.loads(checkpoint.read_text())
+                                               ["archive"]).items():
+        assert after["cells"][str(cell)]["formula"] == formula
+        assert (out / "cells" / f"{cell:04d}.formula").read_text().strip() == formula
+        assert (out / "cells" / f"{cell:04d}.png").is_file()
+    report = json.loads((out / "report.json").read_text())
+    values = sorted(c["confidence"] for c in after["cells"].values())
+    assert report["filled"] == 10 and report["cells"] == 10
+    assert report["median_confidence"] == pytest.approx((values[4] + values[5]) / 2)
+    assert report["at_least"]["0.5"] == sum(v >= 0.5 for v in values)
+    assert report["best"][0]["confidence"] == pytest.approx(values[-1])
+    page = (out / "index.html").read_text()
+    assert page.count("class='card cell'") == 10
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [e["generation"] for e in log] == list(range(5))
