@@ -89,7 +89,7 @@ def resume_explore(path, *, extra_generations: int | None = None,
                                      json.loads(run.config_path.read_text(encoding="utf-8")))
     explorer = build_explorer(config, model)
     (run.path / "cells").mkdir(exist_ok=True)
-    session = ExploreSession(run, config, explorer)
+    session = ExploreSession(run, config, explorer, exported=_on_disk(run))
     if state is None:                          # killed before its first checkpoint
         run.truncate_log(-1)
         explorer.start()
@@ -102,7 +102,6 @@ def resume_explore(path, *, extra_generations: int | None = None,
         run.truncate_log(state["generation"])
         session.elapsed_before = state["elapsed"]
         session.tuned_before = explorer.tuning_evaluations
-        session.exported = _on_disk(run)
         export(session)                        # archive files as the checkpoint has them
     if extra_generations is not None or extra_seconds is not None:
         config = _extend(config, session, extra_generations, extra_seconds)
