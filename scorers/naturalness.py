@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+TAU = 0.25             # Chambolle's step for 2-D images, 1 / (2 · ndim)
 FAST_ITERATIONS = 10   # fixed Chambolle iterations of the fast mode (tracks skimage, see tests)
 CPU_CHUNK = 4          # images per tv_denoise call on the CPU (measured: 4 → 121 img/s, 64 → 18)
 
@@ -27,23 +29,25 @@ def tv_denoise(images: torch.Tensor, weight: float = 0.1, iterations: int = 10, 
     """
     n, c, h, w = images.shape
     f = images.reshape(n * c, h, w).float()   # (M, H, W), M = N·C independent channels
+    if eps is None and not (torch.is_grad_enabled() and f.requires_grad):
+        return _chambolle_inplace(f, weight, iterations).reshape(n, c, h, w).to(images.dtype)
     p0 = torch.zeros_like(f)                  # dual field, row direction
     p1 = torch.zeros_like(f)                  # dual field, column direction
     active = torch.ones(n * c, dtype=torch.bool, device=f.device)
     e_init = e_prev = None
     out = f
-    tau = 0.25
     for i in range(iterations):
         if i > 0:
             d = -(p0 + p1)                    # negative divergence of p, as skimage builds it
-            d = d + torch.nn.functional.pad(p0[:, :-1], (0, 0, 1, 0))
-            d = d + torch.nn.functional.pad(p1[:, :, :-1], (1, 0))
-            new = f + d
-            out = new if eps is None else torch.where(active[:, None, None], new, out)
+            d = d + F.pad(p0[:, :-1], (0, 0, 1, 0))
+            d = d + F.pad(p1[:, :, :-1], (1, 0))
+            out = f + d if eps is None else torch.where(active[:, None, None], f + d, out)
         else:
             d = torch.zeros_like(f)
-        g0 = torch.nn.functional.pad(out[:, 1:] - out[:, :-1], (0, 0, 0, 1))
-        g1 = torch.nn.functional.pad(out[:, :, 1:] - out[:, :, :-1], (0, 1))
+        if i == iterations - 1 and eps is None:
+            break                             # the last p update would not be used
+        g0 = F.pad(out[:, 1:] - out[:, :-1], (0, 0, 0, 1))
+        g1 = F.pad(out[:, :, 1:] - out[:, :, :-1], (0, 1))
         norm = torch.sqrt((g0 * g0 + g1 * g1).clamp(min=1e-24))   # clamp: finite grad at 0
         if eps is not None:
             energy = ((d * d).sum((1, 2)) + weight * norm.sum((1, 2))) / (h * w)
@@ -54,10 +58,30 @@ def tv_denoise(images: torch.Tensor, weight: float = 0.1, iterations: int = 10, 
                 if not bool(active.any()):
                     break
                 e_prev = energy
-        scale = 1.0 + norm * (tau / weight)
-        p0 = (p0 - tau * g0) / scale
-        p1 = (p1 - tau * g1) / scale
+        scale = 1.0 + norm * (TAU / weight)
+        p0 = (p0 - TAU * g0) / scale
+        p1 = (p1 - TAU * g1) / scale
     return out.reshape(n, c, h, w).to(images.dtype)
+
+
+def _chambolle_inplace(f: torch.Tensor, weight: float, iterations: int) -> torch.Tensor:
+    """tv_denoise's fixed-iteration loop without autograd: six buffers, no allocation."""
+    out, d, p0, p1, g0, g1 = f.clone(), *(torch.zeros_like(f) for _ in range(5))
+    norm = torch.empty_like(f)
+    for i in range(iterations):
+        if i > 0:
+            torch.add(p0, p1, out=d).neg_()
+            d[:, 1:] += p0[:, :-1]
+            d[:, :, 1:] += p1[:, :, :-1]
+            torch.add(f, d, out=out)
+        if i == iterations - 1:
+            break
+        torch.sub(out[:, 1:], out[:, :-1], out=g0[:, :-1])        # last row stays 0
+        torch.sub(out[:, :, 1:], out[:, :, :-1], out=g1[:, :, :-1])  # last column stays 0
+        torch.mul(g0, g0, out=norm).addcmul_(g1, g1).sqrt_().mul_(TAU / weight).add_(1.0)
+        p0.sub_(g0, alpha=TAU).div_(norm)
+        p1.sub_(g1, alpha=TAU).div_(norm)
+    return out
 
 
 def tv_residual(images: torch.Tensor, weight: float = 0.1, mode: str = "fast") -> torch.Tensor:

@@ -95,8 +95,11 @@ def test_penalty_soft_and_gate():
 
 def test_fast_residual_has_gradient():
     images = formula_images(2, 32, 5).requires_grad_()
-    tv_residual(images).sum().backward()
+    residual = tv_residual(images)
+    residual.sum().backward()
     assert torch.isfinite(images.grad).all() and images.grad.abs().sum() > 0
+    with torch.inference_mode():                       # the in-place path gives the same values
+        assert torch.allclose(tv_residual(images.detach()), residual.detach(), atol=1e-6)
 
 
 def test_unknown_mode_is_an_error():
