@@ -14,9 +14,9 @@ from typing import Callable
 
 import torch
 
-from genart import parse
-from scorers import AugmentedObjective, ClassObjective, Naturalness, available_models, load_model
-from scorers import resolve_classes
+from genart import parse, render_batch
+from scorers import (AugmentedObjective, ClassObjective, Naturalness, available_models,
+                     load_model, resolve_classes)
 
 from evolve.explore import score_all
 from evolve.gallery import build_gallery
@@ -89,7 +89,6 @@ def audit_run(path, *, other: str = "auto", crops: int = 8, seed: int = 0, devic
 def _score(formulas, model, second, views, naturalness, size) -> dict:
     """formula → (probs (1000,), crop probs (K, 1000) or None, residual, other probs or None)."""
     with torch.no_grad():
-        from genart import render_batch
         images = render_batch([parse(f) for f in formulas], size, model.device)  # (n, 3, H, W)
     probs, residual = score_all(images, model, naturalness)
     crop_probs = None

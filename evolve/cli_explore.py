@@ -5,6 +5,7 @@ explore run here by its config kind. Ctrl-C finishes the generation, checkpoints
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from evolve.cli_runs import Progress, StopFlag, _add_budget, _budget, add_search_arguments
@@ -60,7 +61,7 @@ def _drive(session, quiet: bool) -> int:
             drive_explore(session, should_stop=stop, progress=progress)
         finally:
             progress.close()
-    report = __import__("json").loads((session.run.path / "report.json").read_text())
+    report = json.loads((session.run.path / "report.json").read_text())
     print_report(report)
     print(f"genart: archive: {session.run.path / 'archive.json'}")
     print(f"genart: gallery: {session.run.path / 'index.html'}")
