@@ -44,7 +44,7 @@ def score_population(images: torch.Tensor, objective, naturalness: Naturalness |
         for start in range(0, n, chunk):
             batch = images[start:start + chunk].to(device, non_blocking=True).float()
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                values, probs = objective.evaluate(batch)
+                values, probs = _evaluate(objective, batch)
             values = values.float()
             residual = (naturalness.residual(batch) if naturalness is not None
                         else torch.zeros_like(values))
@@ -55,6 +55,13 @@ def score_population(images: torch.Tensor, objective, naturalness: Naturalness |
                else objective_values.clone())
     return Scores(fitness, objective_values, residual, objective_values - fitness, top_class,
                   top_prob)
+
+
+def _evaluate(objective, images: torch.Tensor):
+    """(values (N,), probabilities (N, 1000)): one forward when the objective offers evaluate."""
+    if hasattr(objective, "evaluate"):
+        return objective.evaluate(images)
+    return objective(images), objective.model.logits(images).float().softmax(1)
 
 
 def fitness_of(images: torch.Tensor, objective, naturalness: Naturalness | None) -> torch.Tensor:
