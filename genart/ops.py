@@ -41,6 +41,12 @@ def _corner_table(device: torch.device) -> torch.Tensor:
     return coefficients.float().reshape(289 * 289, 4).to(device)
 
 
+def _gather_cells(cell: torch.Tensor) -> torch.Tensor:
+    """(*cell.shape, 4) coefficients; each row moves as one 16-byte element (4x faster)."""
+    table = _corner_table(cell.device).view(torch.complex128).view(-1)   # (289 * 289,)
+    return table.index_select(0, cell.view(-1)).view(torch.float32).view(*cell.shape, 4)
+
+
 def _tracked(*tensors) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
@@ -55,7 +61,8 @@ def _noise_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     else:                                                   # same arithmetic, fewer buffers
         t = u.sub_(cell)
         fade = torch.mul(t, -2.0).add_(3.0).mul_(t).mul_(t)
-    return fade, cell.remainder_(289.0).to(torch.int32)
+    period = torch.div(cell, 289.0).floor_()       # exact: |cell| <= 1e6, so no remainder
+    return fade, cell.sub_(period.mul_(289.0)).to(torch.int32)
 
 
 def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -69,8 +76,7 @@ def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     su, i = _noise_axis(a)
     sv, j = _noise_axis(b)
     cell = torch.add(i, j, alpha=289)                                # (1, C, h, w) int32
-    corners = _corner_table(cell.device).index_select(0, cell.view(-1))
-    c0, c1, c2, c3 = corners.view(*cell.shape, 4).unbind(-1)
+    c0, c1, c2, c3 = _gather_cells(cell).unbind(-1)
     if _tracked(su, sv):
         return torch.addcmul(torch.addcmul(c0, su, c1), sv, torch.addcmul(c2, su, c3))
     return torch.addcmul(c0.addcmul_(su, c1), sv, c2.addcmul_(su, c3))
@@ -81,14 +87,31 @@ def rgb(a, b, c):
     return torch.cat(torch.broadcast_tensors(_channel(a, 0), _channel(b, 1), _channel(c, 2)), 1)
 
 
+@functools.lru_cache(maxsize=8)
+def _hue_offsets(device: torch.device) -> torch.Tensor:
+    return torch.tensor([5.0, 3.0, 1.0], device=device).view(1, 3, 1, 1)
+
+
 def hsv(h, s, v):
-    """HSV -> RGB in formula space [-1, 1]; hue has period 2 (smooth piecewise-linear form)."""
+    """HSV -> RGB in formula space [-1, 1]; hue has period 2 (smooth piecewise-linear form).
+
+    k = (n + 3h) mod 6 as k - 6 floor(k / 6): cheaper than remainder, and at k = 6 instead of
+    0 the result min(k, 4 - k) clamped to [0, 1] is the same.
+    """
     h, s, v = _channel(h, 0), _channel(s, 1), _channel(v, 2)
-    n = torch.tensor([5.0, 3.0, 1.0], device=h.device).view(1, 3, 1, 1)
-    k = torch.remainder(n + 3.0 * h, 6.0)                      # (1, 3, h, w)
-    sat = ((s + 1) / 2).clamp(0.0, 1.0)
-    val = ((v + 1) / 2).clamp(0.0, 1.0)
-    return 2 * (val - val * sat * torch.minimum(k, 4 - k).clamp(0.0, 1.0)) - 1
+    k = torch.add(_hue_offsets(h.device), h, alpha=3.0)       # (1, 3, h, w)
+    if _tracked(h, s, v):
+        k = k - 6.0 * torch.floor(k / 6.0)
+        sat = ((s + 1) / 2).clamp(0.0, 1.0)
+        val = ((v + 1) / 2).clamp(0.0, 1.0)
+        return 2 * (val - val * sat * torch.minimum(k, 4 - k).clamp(0.0, 1.0)) - 1
+    k.sub_(torch.div(k, 6.0).floor_().mul_(6.0))               # same arithmetic, in place
+    m = torch.minimum(k, torch.rsub(k, 4.0), out=k).clamp_(0.0, 1.0)
+    sat = torch.add(s, 1.0).mul_(0.5).clamp_(0.0, 1.0)
+    val = torch.add(v, 1.0).mul_(0.5).clamp_(0.0, 1.0)
+    scale = val * sat
+    m = m.mul_(scale) if torch.broadcast_shapes(m.shape, scale.shape) == m.shape else m * scale
+    return torch.sub(val, m, out=m).mul_(2.0).sub_(1.0)
 
 
 def _div(a, b, out=None):
