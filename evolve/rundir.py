@@ -8,6 +8,7 @@ the new one, never a partial one. No pickle anywhere: a checkpoint is formulas a
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import random
@@ -158,6 +159,19 @@ class RunDir:
                            f"start one with `genart evolve TARGET --out {path}`")
         run.records.mkdir(exist_ok=True)
         return run
+
+    def lock(self) -> None:
+        """Hold an exclusive lock for this process's lifetime: one writer per run folder.
+
+        flock is released by the kernel when the process dies, even on kill -9.
+        """
+        self._lock_file = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            raise RunError(f"{self.path} is being evolved by another process; stop it before "
+                           f"resuming, or wait for it to finish") from None
 
     # --- config ----------------------------------------------------------------------------
     def write_config(self, config: RunConfig) -> None:

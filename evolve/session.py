@@ -73,7 +73,9 @@ def start_run(path, config: RunConfig, model=None) -> Session:
     """A new run folder (refuses an existing one) with its first population scored."""
     RunDir.refuse_existing(path)
     evolution, model = build_evolution(config, model)     # bad target or model: fail before mkdir
-    session = Session(RunDir.create(path, config), config, evolution, model)
+    run = RunDir.create(path, config)
+    run.lock()
+    session = Session(run, config, evolution, model)
     evolution.start()
     _after_generation(session, evolution.evaluations, 0.0)
     return session
@@ -85,6 +87,7 @@ def resume_run(path, *, extra_generations: int | None = None,
     run = RunDir.open(path)
     state = run.load_checkpoint()          # RunError on a corrupt file, before anything changes
     config = RunConfig.from_json(state["config"]) if state else run.read_config()
+    run.lock()
     evolution, model = build_evolution(config, model)
     if state is None:                     # killed before its first checkpoint: start over
         run.truncate_log(-1)

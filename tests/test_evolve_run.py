@@ -149,3 +149,13 @@ def test_pareto_run_records_its_front_in_the_gallery(tmp_path):
     assert residuals == sorted(residuals, reverse=True)      # non-dominated: better costs more
     page = (out / "index.html").read_text()
     assert page.count("class='card pareto'") == len(front) == len(list(out.glob("pareto/*.png")))
+
+
+def test_a_run_in_progress_cannot_be_resumed_twice(reference_run, tmp_path, capsys):
+    from evolve.rundir import RunDir
+    run = tmp_path / "locked"
+    shutil.copytree(reference_run, run)
+    holder = RunDir.open(run)
+    holder.lock()
+    assert main(["resume", str(run), "--generations", "1"]) == 2
+    assert "another process" in capsys.readouterr().err
