@@ -81,8 +81,8 @@ class Progress:
         if self.bar is None:
             total = self.config.seconds if by_time else self.config.generations
             self.bar = tqdm(total=total, unit="s" if by_time else "gen", dynamic_ncols=True,
-                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} [{elapsed}<{remaining}]{postfix}"
-                            )
+                            bar_format=("{l_bar}{bar}| {n:.0f}/{total:.0f} "
+                                        "[{elapsed}<{remaining}]{postfix}"))
         done = entry["elapsed"] if by_time else entry["generation"]
         self.bar.n = min(done, self.bar.total or done)
         self.bar.set_postfix_str(text, refresh=True)
