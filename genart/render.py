@@ -152,8 +152,12 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
 
 
 def _squash(value: torch.Tensor, shape: tuple, k: int) -> torch.Tensor:
-    """0.5 + 0.5 tanh(value), NaN -> 0, k x k average-pooled; (1, C, hb, W), C of the value."""
-    image = 0.5 + 0.5 * torch.tanh(torch.nan_to_num(value, nan=0.0))
+    """0.5 + 0.5 tanh(value), NaN -> 0, k x k average-pooled; (1, C, hb, W), C of the value.
+
+    Computed as sigmoid(2 value), the same function: torch's CPU sigmoid is vectorised and its
+    tanh is not (~15x slower at 224^2).
+    """
+    image = torch.sigmoid(2.0 * torch.nan_to_num(value, nan=0.0))       # = 0.5 + 0.5 tanh
     image = image.expand(1, image.shape[1], *shape)                       # (1, C, hb*k, W*k)
     return F.avg_pool2d(image, k) if k > 1 else image
 
@@ -162,12 +166,12 @@ def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -
     """_squash written into out (3, hb, W), computed on the value's own channel count."""
     channels = value.shape[1]
     if k > 1:
-        image = torch.nan_to_num(value, nan=0.0).tanh_().mul_(0.5).add_(0.5)
+        image = torch.nan_to_num(value, nan=0.0).mul_(2.0).sigmoid_()
         out.copy_(F.avg_pool2d(image.expand(1, channels, *shape), k)[0].expand_as(out))
         return
     image = out[:channels]                        # in the output itself: no fresh buffer
     image.copy_(value[0].expand_as(image))
-    image.nan_to_num_(nan=0.0).tanh_().mul_(0.5).add_(0.5)
+    image.nan_to_num_(nan=0.0).mul_(2.0).sigmoid_()
     if channels == 1:
         out[1:].copy_(image.expand_as(out[1:]))
 
