@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -25,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_BYTES = 4 * 2**30
 MAX_ANTIALIAS = 16
+SERIAL_PIXELS = 2**19   # CPU renders of smaller bands (per value) run on one intra-op thread
 _FUDGE = 3          # op temporaries (noise, hsv) beside the live values
 
 
@@ -245,21 +245,27 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         table = torch.cat(parts) if parts else torch.zeros(0, device=device)
     else:
         table = torch.tensor(plan.values, dtype=torch.float32, device=device)
-    if not grad:
+    small = device.type == "cpu" and band * k * width * k < SERIAL_PIXELS
+    with _intra_op_threads(1) if small else contextlib.nullcontext():
+        if grad:
+            return _render_differentiable(plan, table, n, (height, width), k, band)
         out = torch.empty(n, 3, height, width, device=device)
-        workers = min(torch.get_num_threads(), n) if device.type == "cpu" else 1
-        if workers < 2 or band < height:
-            _render_into(out, plan, table, (height, width), k, band)
-            return out
-        step = -(-n // (4 * workers))                      # a few chunks per worker
-        with _intra_op_threads(1), ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda s: _render_chunk(out[s:s + step], genomes[s:s + step],
-                                                  (height, width), k), range(0, n, step)))
+        for r0 in range(0, height, band):
+            r1 = min(r0 + band, height)
+            coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
+            shape = ((r1 - r0) * k, width * k)
+            _evaluate(plan, table, coords,
+                      lambda g, value: _squash_into(out[g, :, r0:r1], value, shape, k),
+                      in_place=True)
         return out
+
+
+def _render_differentiable(plan: _Plan, table, n: int, size: tuple, k: int, band: int):
+    height, width = size
     bands = []
     for r0 in range(0, height, band):
         r1 = min(r0 + band, height)
-        coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
+        coords = _coordinates((r0 * k, r1 * k), size, k, table.device)
         images = [None] * n
 
         def keep(g, value, shape=((r1 - r0) * k, width * k), rows=r1 - r0):
@@ -269,33 +275,18 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
     return torch.cat(bands, 2)
 
 
-def _render_into(out, plan: _Plan, table, size: tuple, k: int, band: int) -> None:
-    """Render plan's genomes, no autograd, into out (n, 3, H, W) band by band."""
-    height, width = size
-    for r0 in range(0, height, band):
-        r1 = min(r0 + band, height)
-        coords = _coordinates((r0 * k, r1 * k), size, k, out.device)
-        shape = ((r1 - r0) * k, width * k)
-        _evaluate(plan, table, coords,
-                  lambda g, value: _squash_into(out[g, :, r0:r1], value, shape, k),
-                  in_place=True)
-
-
-def _render_chunk(out, genomes, size: tuple, k: int) -> None:
-    """One worker's share: its own plan (sub-trees shared within the chunk), one band."""
-    plan = _plan(genomes, per_genome_constants=False)
-    table = torch.tensor(plan.values, dtype=torch.float32, device=out.device)
-    _render_into(out, plan, table, size, k, size[0])
-
-
 @contextlib.contextmanager
 def _intra_op_threads(count: int):
     """torch's (process-wide) intra-op thread count set to `count` for the block.
 
-    Genome chunks on worker threads beat intra-op parallelism on a shared CPU: a 224^2 op is
-    too small to amortise a parallel region, and one descheduled thread stalls every op.
+    A 224^2 op is too small to amortise a parallel region, and on a shared CPU one descheduled
+    OpenMP thread stalls every op (2 threads measured 5-30x slower than 1 under load; genome
+    chunks on 2 Python worker threads 1.2x slower than 1 thread, GIL hand-offs per op).
     """
     before = torch.get_num_threads()
+    if before == count:
+        yield
+        return
     torch.set_num_threads(count)
     try:
         yield
