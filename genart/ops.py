@@ -110,7 +110,7 @@ def hsv(h, s, v):
     sat = torch.add(s, 1.0).mul_(0.5).clamp_(0.0, 1.0)
     val = torch.add(v, 1.0).mul_(0.5).clamp_(0.0, 1.0)
     scale = val * sat
-    m = m.mul_(scale) if torch.broadcast_shapes(m.shape, scale.shape) == m.shape else m * scale
+    m = m.mul_(scale) if all(map(int.__ge__, m.shape, scale.shape)) else m * scale
     return torch.sub(val, m, out=m).mul_(2.0).sub_(1.0)
 
 

@@ -132,8 +132,8 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
             args = [values[k] for k in kids]
             out = None
             if in_place and op in ELEMENTWISE:
-                shape = torch.broadcast_shapes(*(a.shape for a in args)) if len(args) > 1 \
-                    else args[0].shape
+                shape = tuple(map(max, *(a.shape for a in args))) if len(args) > 1 \
+                    else args[0].shape                # 4-D, each dim 1 or full: max broadcasts
                 for kid, arg in zip(kids, args):
                     if owned[kid] and remaining[kid] == kids.count(kid) and arg.shape == shape:
                         out = arg
