@@ -26,14 +26,13 @@ def test_gradient_is_finite_nonzero_and_ascent_raises_the_objective(lite0, kind)
     images = start_images()
     before = objective(images).detach()
     assert before.shape == (2,)
-    for step in range(3):
+    for step in range(2):
         images.requires_grad_(True)
         value = objective(images)
         grad, = torch.autograd.grad(value.sum(), images)
         if step == 0:
             assert torch.isfinite(grad).all() and grad.abs().sum() > 0
-        scale = grad.abs().flatten(1).mean(1).view(-1, 1, 1, 1) + 1e-12
-        images = (images.detach() + 0.02 * grad / scale).clamp(0, 1)   # normalised step
+        images = (images.detach() + 0.004 * grad.sign()).clamp(0, 1)   # signed-gradient step
     after = objective(images).detach()
     assert (after > before).all(), (before, after)
 
@@ -62,11 +61,11 @@ def test_augmented_views_are_seeded_and_shared_across_the_batch(lite0):
 
 @pytest.mark.parametrize("target", ["crab", "layer:blocks.5"])
 def test_population_scores_match_fitness_of_and_chunking(lite0, target):
-    images = torch.cat([start_images(3, 224), torch.rand(2, 3, 224, 224)])
+    images = torch.cat([start_images(3, 224), torch.rand(1, 3, 224, 224)])
     objective = make_objective(target, lite0)
     nat = Naturalness(lam=2.0, tau=0.02)
-    whole = score_population(images, objective, nat, chunk_size=5)
-    chunks = score_population(images, objective, nat, chunk_size=2)
+    whole = score_population(images, objective, nat, chunk_size=4)
+    chunks = score_population(images, objective, nat, chunk_size=3)
     for field in ("fitness", "objective", "residual", "top_prob"):
         assert torch.allclose(getattr(whole, field), getattr(chunks, field), atol=1e-5)
     assert torch.allclose(whole.fitness, fitness_of(images, objective, nat).detach(), atol=1e-5)
