@@ -7,6 +7,7 @@ User errors become one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib
 import logging
 import sys
@@ -26,6 +27,22 @@ COMMAND_MODULES = (
 USER_ERRORS = (GenartError, ScorerError, RunError, FileNotFoundError, IsADirectoryError)
 
 
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed tensor buffers instead of returning them to the OS.
+
+    Image-sized temporaries (0.2–20 MB) are otherwise mmap'ed and unmapped on every op, and the
+    page faults of re-touching them cost ~25–40 % of a CPU render or forward pass here.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's maximum on 64-bit
+    libc.mallopt(m_trim_threshold, 1 << 30)
+    libc.mallopt(m_top_pad, 256 << 20)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="genart",
@@ -37,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
