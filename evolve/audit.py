@@ -124,9 +124,11 @@ def _row(item: dict, scores, class_names: list[str]) -> dict:
 def format_table(result: dict, limit: int = 25) -> str:
     """The audit as a text table, highest confidence first (the first `limit` rows)."""
     rows = sorted(result["items"], key=lambda r: -r["confidence"])
-    other = result["other_model"] or "second model"
-    lines = [f"{'item':>6} {'class':<22} {'conf':>7} {'crop mean':>9} {'crop min':>9} "
-             f"{'top-1 kept':>10} {'residual':>8} {other[:14] + ' p':>16} {'rank':>5}"]
+    lines = [f"model {result['model']}; second model {result['other_model'] or '—'}; "
+             f"{result['crops']} seeded crops/shifts/flips (seed {result['seed']}) at "
+             f"{result['size']}²",
+             f"{'item':>6} {'class':<22} {'conf':>7} {'crop mean':>9} {'crop min':>9} "
+             f"{'top-1 kept':>10} {'residual':>8} {'2nd p':>8} {'2nd rank':>8}"]
 
     def number(value, digits=4):
         return "—" if value is None else f"{value:.{digits}f}"
@@ -134,8 +136,8 @@ def format_table(result: dict, limit: int = 25) -> str:
         lines.append(f"{r['key']:>6} {r['class_name'][:22]:<22} {r['confidence']:>7.4f} "
                      f"{number(r['crop_mean']):>9} {number(r['crop_min']):>9} "
                      f"{number(r['crop_top1'], 2):>10} {r['residual']:>8.4f} "
-                     f"{number(r['other_prob']):>16} "
-                     f"{'—' if r['other_rank'] is None else r['other_rank']:>5}")
+                     f"{number(r['other_prob']):>8} "
+                     f"{'—' if r['other_rank'] is None else r['other_rank']:>8}")
     if len(rows) > limit:
         lines.append(f"… {len(rows) - limit} more rows in audit.json")
     return "\n".join(lines)
