@@ -24,6 +24,7 @@ from evolve.loop import Evaluator, Evolution, scalar
 from evolve.rundir import RunConfig, RunDir, write_atomic, write_json
 
 log = logging.getLogger(__name__)
+RECORD_EVERY_S = 600     # a smaller gain than record_gain is still recorded after this long
 FRONT_SHOWN = 32          # Pareto-front members written to pareto/ and shown in the gallery
 
 
@@ -37,6 +38,7 @@ class Session:
     records: int = 0
     last_record: float = float("-inf")
     elapsed_before: float = 0.0          # seconds of evolution in earlier invocations
+    last_record_time: float = 0.0        # run seconds at the last record (not checkpointed)
     started: float = field(default_factory=time.monotonic)
     last_checkpoint: float = field(default_factory=time.monotonic)
 
@@ -100,7 +102,8 @@ def resume_run(path, *, extra_generations: int | None = None,
         run.truncate_log(state["generation"])
         run.drop_records_from(state["records"])
         session = Session(run, config, evolution, model, records=state["records"],
-                          last_record=state["last_record"], elapsed_before=state["elapsed"])
+                          last_record=state["last_record"], elapsed_before=state["elapsed"],
+                          last_record_time=state["elapsed"])
     if extra_generations is not None or extra_seconds is not None:
         config = _extend(config, session, extra_generations, extra_seconds)
         session.config = evolution.config = config
@@ -152,7 +155,9 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
                  elapsed=round(session.elapsed, 2))
     session.run.append_log(entry)
     best = evolution.best
-    if scalar(best) >= session.last_record + config.record_gain:
+    stale = session.elapsed - session.last_record_time >= RECORD_EVERY_S
+    if (scalar(best) >= session.last_record + config.record_gain
+            or (stale and scalar(best) > session.last_record)):
         write_record(session, best)
     due = (evolution.generation % max(config.checkpoint_every, 1) == 0 or
            time.monotonic() - session.last_checkpoint >= 60 * config.checkpoint_minutes)
@@ -200,6 +205,7 @@ def write_record(session: Session, genome) -> None:
     write_json(stem.with_suffix(".json"), meta)      # last: a record counts once its json exists
     session.records += 1
     session.last_record = parts["fitness"]
+    session.last_record_time = session.elapsed
     build_gallery(session.run)
 
 
@@ -213,6 +219,8 @@ def checkpoint(session: Session) -> None:
 
 def finish(session: Session) -> None:
     """Final checkpoint, Pareto front (in --pareto runs) and gallery."""
+    if scalar(session.evolution.best) > session.last_record:   # gains below record_gain
+        write_record(session, session.evolution.best)
     checkpoint(session)
     if session.config.pareto:
         write_front(session)
