@@ -27,6 +27,7 @@ def _permute(n: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=8)
+@torch.inference_mode(False)  # a table first built under inference_mode would break autograd
 def _corner_table(device: torch.device) -> torch.Tensor:
     """(289 * 289, 4): per lattice cell j * 289 + i, the bilinear coefficients of its corners.
 
@@ -88,6 +89,7 @@ def rgb(a, b, c):
 
 
 @functools.lru_cache(maxsize=8)
+@torch.inference_mode(False)
 def _hue_offsets(device: torch.device) -> torch.Tensor:
     return torch.tensor([5.0, 3.0, 1.0], device=device).view(1, 3, 1, 1)
 

@@ -1,6 +1,10 @@
 """Shared fixtures: the real embedded model, loaded once per test session."""
-import pytest
-import torch
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does (evolve/__init__.py)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(scope="session")

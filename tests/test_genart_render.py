@@ -154,3 +154,13 @@ def test_cuda_matches_cpu(cuda_device):
     assert on_gpu.device.type == "cuda"
     difference = (on_gpu.cpu() - render_batch(genomes, 32, "cpu", antialias=2)).abs()
     assert (difference > 1e-3).float().mean() < 0.01     # mod / if_pos edges may flip
+
+
+def test_gradient_render_after_an_inference_mode_render():
+    """Cached lattice tables built under inference_mode must not poison later autograd."""
+    genome = parse("noise(mul(x, 2.5), hsv(y, 0.5, r))")
+    with torch.inference_mode():
+        render_batch([genome], 16, "cpu")
+    constants = torch.tensor(constants_of(genome), requires_grad=True)
+    render_batch([genome], 16, "cpu", constants=[constants]).mean().backward()
+    assert torch.isfinite(constants.grad).all() and constants.grad.abs().sum() > 0
