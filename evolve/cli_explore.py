@@ -34,7 +34,7 @@ def run_explore(args) -> int:
     config = ExploreConfig(
         target=args.classes, model=args.model, population=args.pop, size=args.size,
         naturalness=args.naturalness, gate=args.gate, seed=args.seed, device=args.device,
-        tune=not args.no_tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
+        tune=args.tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
         tune_lr=args.tune_lr, random_share=args.random_share, **budget)
     if config.population < 2:
         raise RunError(f"--pop must be at least 2, got {config.population}")

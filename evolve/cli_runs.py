@@ -117,7 +117,7 @@ def run_evolve(args) -> int:
     config = RunConfig(
         target=args.target, model=args.model, population=args.pop, size=args.size,
         record_size=args.record_size, naturalness=args.naturalness, seed=args.seed,
-        device=args.device, tune=not args.no_tune, tune_steps=args.tune_steps,
+        device=args.device, tune=args.tune, tune_steps=args.tune_steps,
         tune_share=args.tune_share, tune_lr=args.tune_lr, pareto=args.pareto, **budget)
     if config.population < 2:
         raise RunError(f"--pop must be at least 2, got {config.population}")
@@ -164,7 +164,8 @@ def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
     p.add_argument("--tune-share", type=float, default=d.tune_share,
                    help="fraction of the population tuned each generation")
     p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
-    p.add_argument("--no-tune", action="store_true", help="switch constant tuning off")
+    p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=d.tune,
+                   help=f"constant tuning by Adam (default {'on' if d.tune else 'off'})")
 
 
 def _add_budget(parser: argparse.ArgumentParser, what: str) -> None:

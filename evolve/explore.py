@@ -38,6 +38,7 @@ class ExploreConfig(RunConfig):
     target: str = "all"                  # which classes get a cell: 'all' or a class query
     population: int = 32                 # genomes scored per generation (the batch)
     kind: str = "explore"
+    tune: bool = False                   # measured: tuning spends a batch on few cells (see README)
     random_share: float = 0.25           # share of each batch that is fresh random genomes
     gate: bool = False                   # hard naturalness gate instead of the soft penalty
     export_minutes: float = 2.0          # how often cells/, archive.json, report.json are written
