@@ -6,17 +6,29 @@ Each part returns printable lines; the parts run in data-flow order (render → 
 from __future__ import annotations
 
 import argparse
+import random
+import time
+from typing import Callable
 
 import torch
+
+
+def seconds_of(work: Callable[[], object], device: torch.device) -> float:
+    """Wall seconds of work(), waiting for the device before and after."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    work()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
 
 
 def render_part(device: torch.device, seed: int) -> list[str]:
     """Our renderer against DEAP's compiled lambda evaluated per pixel (issue: genome/render)."""
     import math
     import os
-    import random
     import statistics
-    import time
     from functools import partial
 
     from deap import gp
@@ -45,12 +57,7 @@ def render_part(device: torch.device, seed: int) -> list[str]:
     python_rate = 1.0 / (per_pixel * size * size)
     # (b) our renderer, whole population per call; best of 5 after a warm-up.
     render_batch(genomes[:8], size, device)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        images = render_batch(genomes, size, device)
-        images.sum().item()                                   # waits for the device
-        times.append(time.perf_counter() - start)
+    times = [seconds_of(lambda: render_batch(genomes, size, device), device) for _ in range(5)]
     torch_rate = n / min(times)
     computed, total = sharing(genomes)
     state = random.getstate()                                 # mutated copies, as in evolution
@@ -79,23 +86,13 @@ def render_part(device: torch.device, seed: int) -> list[str]:
 
 def scoring_part(device: torch.device, seed: int) -> list[str]:
     """CNN alone, naturalness exact and fast, whole population score (issue: scorers)."""
-    import time
 
     from scorers import Naturalness, load_model, make_objective, score_population, tv_residual
     from scorers.population import default_chunk
 
     def rate(work, count: int, repeat: int = 2) -> float:
         """Best-of-`repeat` throughput: robust to other processes on a shared CPU."""
-        seconds = []
-        for _ in range(repeat):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            work()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            seconds.append(time.perf_counter() - start)
-        return count / min(seconds)
+        return count / min(seconds_of(work, device) for _ in range(repeat))
 
     model = load_model("efficientnet-lite0", device)
     n, size = 64, model.input_size
@@ -140,7 +137,6 @@ def generation_part(device: torch.device, seed: int) -> list[str]:
     off (its cost is gradient steps, reported separately); the CNN alone runs on the same number
     of images of the same size in the same chunks. Best of 3, to resist a shared CPU.
     """
-    import time
     from dataclasses import replace
 
     from evolve.rundir import RunConfig
@@ -153,13 +149,7 @@ def generation_part(device: torch.device, seed: int) -> list[str]:
     evaluator = evolution.evaluator
 
     def timed(work) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        work()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - start
+        return seconds_of(work, device)
 
     steps = []
     for _ in range(3):
@@ -193,7 +183,6 @@ def generation_part(device: torch.device, seed: int) -> list[str]:
 
 def dream_part(device: torch.device, seed: int) -> list[str]:
     """Seconds per dream step at 512² and 2048² (issue: dream): layer blocks.8, tiles of 512."""
-    import random
     import time
 
     from scorers import LayerObjective, load_model
@@ -206,13 +195,8 @@ def dream_part(device: torch.device, seed: int) -> list[str]:
         g = torch.Generator().manual_seed(seed)
         x = torch.rand(1, 3, size, size, generator=g).to(device)
         x = ascent_step(x, objective, rng, step_size=0.01, jitter=32, tile=512)   # warm-up
-        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-        sync()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            x = ascent_step(x, objective, rng, step_size=0.01, jitter=32, tile=512)
-        sync()
-        per = (time.perf_counter() - start) / repeats
+        per = seconds_of(lambda: [ascent_step(x, objective, rng, step_size=0.01, jitter=32,
+                                              tile=512) for _ in range(repeats)], device) / repeats
         lines.append(f"dream step {size}x{size} (blocks.8, tile 512): {per:.3f} s/step")
     return lines
 

@@ -23,7 +23,7 @@ from evolve.errors import RunError
 from evolve.explore import Explorer, ExploreConfig
 from evolve.gallery import build_gallery
 from evolve.rundir import RunDir, write_atomic, write_json
-from evolve.session import _extend, budget_left, resolve_device
+from evolve.session import _extend, drive, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -113,19 +113,13 @@ def resume_explore(path, *, extra_generations: int | None = None,
 def drive_explore(session: ExploreSession, *, should_stop: Callable[[], bool] = lambda: False,
                   progress: Callable[[dict], None] | None = None) -> dict:
     """Generations until a budget is spent or should_stop(); then checkpoint and export."""
-    logged = session.run.read_log()
-    entry = logged[-1] if logged else {}
-    if progress and entry:
-        progress(entry)
-    while budget_left(session) and not should_stop():
-        began = time.monotonic()
-        made = session.evolution.step()
-        entry = _after_generation(session, made, time.monotonic() - began)
-        if progress:
-            progress(entry)
+    return drive(session, should_stop=should_stop, progress=progress,
+                 after_generation=_after_generation, at_end=_checkpoint_and_export)
+
+
+def _checkpoint_and_export(session: ExploreSession) -> None:
     checkpoint(session)
     export(session)
-    return entry
 
 
 def _after_generation(session: ExploreSession, made: int, seconds: float) -> dict:

@@ -128,8 +128,14 @@ def budget_left(session: Session) -> bool:
 
 
 def drive(session: Session, *, should_stop: Callable[[], bool] = lambda: False,
-          progress: Callable[[dict], None] | None = None) -> dict:
-    """Run generations until a budget is spent or should_stop(); checkpoint; return last stats."""
+          progress: Callable[[dict], None] | None = None,
+          after_generation: Callable | None = None, at_end: Callable | None = None) -> dict:
+    """Run generations until a budget is spent or should_stop(); checkpoint; return last stats.
+
+    `after_generation(session, made, seconds) -> log entry` and `at_end(session)` default to
+    evolve's (log, records, checkpoint; final record and gallery); explore passes its own.
+    """
+    after_generation = after_generation or _after_generation
     logged = session.run.read_log()
     entry = logged[-1] if logged else {}
     if progress and entry:
@@ -137,10 +143,10 @@ def drive(session: Session, *, should_stop: Callable[[], bool] = lambda: False,
     while budget_left(session) and not should_stop():
         began = time.monotonic()
         made = session.evolution.step()
-        entry = _after_generation(session, made, time.monotonic() - began)
+        entry = after_generation(session, made, time.monotonic() - began)
         if progress:
             progress(entry)
-    finish(session)
+    (at_end or finish)(session)
     return entry
 
 
