@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evolve.cli_runs import Progress, StopFlag, _add_budget, _budget, add_search_arguments
+from evolve.cli_runs import (Progress, StopFlag, _add_budget, add_search_arguments,
+                             search_settings)
 from evolve.errors import RunError
 from evolve.explore import ExploreConfig
 from evolve.explore_run import drive_explore, resume_explore, start_explore
@@ -28,16 +29,8 @@ class ArchiveProgress(Progress):
 
 
 def run_explore(args) -> int:
-    budget = _budget(args)
-    if budget["generations"] is None and budget["seconds"] is None:
-        budget["seconds"] = 30 * 60.0
-    config = ExploreConfig(
-        target=args.classes, model=args.model, population=args.pop, size=args.size,
-        naturalness=args.naturalness, gate=args.gate, seed=args.seed, device=args.device,
-        tune=args.tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
-        tune_lr=args.tune_lr, random_share=args.random_share, **budget)
-    if config.population < 2:
-        raise RunError(f"--pop must be at least 2, got {config.population}")
+    config = ExploreConfig(target=args.classes, gate=args.gate, random_share=args.random_share,
+                           **search_settings(args))
     if not 0 <= config.random_share <= 1:
         raise RunError(f"--random-share must be in [0, 1], got {config.random_share}")
     out = Path(args.out) if args.out else default_out(f"explore-{args.classes}")

@@ -110,17 +110,22 @@ def _drive(session, quiet: bool) -> int:
     return 0
 
 
-def run_evolve(args) -> int:
+def search_settings(args) -> dict:
+    """The RunConfig fields that evolve and explore share, from their shared flags."""
     budget = _budget(args)
     if budget["generations"] is None and budget["seconds"] is None:
         budget["seconds"] = 30 * 60.0
-    config = RunConfig(
-        target=args.target, model=args.model, population=args.pop, size=args.size,
-        record_size=args.record_size, naturalness=args.naturalness, seed=args.seed,
-        device=args.device, tune=args.tune, tune_steps=args.tune_steps,
-        tune_share=args.tune_share, tune_lr=args.tune_lr, pareto=args.pareto, **budget)
-    if config.population < 2:
-        raise RunError(f"--pop must be at least 2, got {config.population}")
+    if args.pop < 2:
+        raise RunError(f"--pop must be at least 2, got {args.pop}")
+    return dict(model=args.model, population=args.pop, size=args.size,
+                naturalness=args.naturalness, seed=args.seed, device=args.device,
+                tune=args.tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
+                tune_lr=args.tune_lr, **budget)
+
+
+def run_evolve(args) -> int:
+    config = RunConfig(target=args.target, record_size=args.record_size, pareto=args.pareto,
+                       **search_settings(args))
     out = Path(args.out) if args.out else default_out(args.target)
     session = start_run(out, config)
     if not args.quiet:
