@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Callable
 
 import torch
 
 from genart import parse, render_batch
 from scorers import (AugmentedObjective, ClassObjective, Naturalness, available_models,
-                     load_model, resolve_classes)
+                     class_probabilities, load_model, resolve_classes)
 
-from evolve.explore import score_all
 from evolve.gallery import build_gallery
 from evolve.rundir import RunDir, write_json
 from evolve.session import resolve_device
@@ -90,13 +88,13 @@ def _score(formulas, model, second, views, naturalness, size) -> dict:
     """formula → (probs (1000,), crop probs (K, 1000) or None, residual, other probs or None)."""
     with torch.no_grad():
         images = render_batch([parse(f) for f in formulas], size, model.device)  # (n, 3, H, W)
-    probs, residual = score_all(images, model, naturalness)
+    probs, residual = class_probabilities(images, model, naturalness)
     crop_probs = None
     if views is not None:
         with torch.inference_mode():
             stacked = views.views(images)                                   # (K·n, 3, H, W)
-        crop_probs = score_all(stacked, model, None)[0].view(-1, len(formulas), probs.shape[1])
-    other = score_all(images, second, None)[0] if second is not None else None
+        crop_probs = class_probabilities(stacked, model, None)[0].view(-1, len(formulas), probs.shape[1])
+    other = class_probabilities(images, second, None)[0] if second is not None else None
     return {f: (probs[i], None if crop_probs is None else crop_probs[:, i], float(residual[i]),
                 None if other is None else other[i]) for i, f in enumerate(formulas)}
 

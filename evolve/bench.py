@@ -183,8 +183,6 @@ def generation_part(device: torch.device, seed: int) -> list[str]:
 
 def dream_part(device: torch.device, seed: int) -> list[str]:
     """Seconds per dream step at 512² and 2048² (issue: dream): layer blocks.8, tiles of 512."""
-    import time
-
     from scorers import LayerObjective, load_model
     from scorers.dream import ascent_step
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evolve.cli_runs import (Progress, StopFlag, _add_budget, add_search_arguments,
+from evolve.cli_runs import (Progress, _add_budget, add_search_arguments, drive_until_stopped,
                              search_settings)
 from evolve.errors import RunError
 from evolve.explore import ExploreConfig
@@ -48,17 +48,12 @@ def resume_explore_command(args, budget: dict) -> int:
 
 
 def _drive(session, quiet: bool) -> int:
-    progress = ArchiveProgress(session.config, quiet)
-    with StopFlag() as stop:
-        try:
-            drive_explore(session, should_stop=stop, progress=progress)
-        finally:
-            progress.close()
+    stopped = drive_until_stopped(session, ArchiveProgress(session.config, quiet), drive_explore)
     report = json.loads((session.run.path / "report.json").read_text())
     print_report(report)
     print(f"genart: archive: {session.run.path / 'archive.json'}")
     print(f"genart: gallery: {session.run.path / 'index.html'}")
-    if stop.stopping:
+    if stopped:
         print(f"genart: stopped; continue with: genart resume {session.run.path}")
     return 0
 

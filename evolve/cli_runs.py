@@ -92,20 +92,25 @@ class Progress:
             self.bar.close()
 
 
-def _drive(session, quiet: bool) -> int:
-    progress = Progress(session.config, quiet)
+def drive_until_stopped(session, progress, run_generations=drive) -> bool:
+    """Run generations under a StopFlag with a progress display; True if a signal stopped it."""
     with StopFlag() as stop:
         try:
-            entry = drive(session, should_stop=stop, progress=progress)
+            run_generations(session, should_stop=stop, progress=progress)
         finally:
             progress.close()
+    return stop.stopping
+
+
+def _drive(session, quiet: bool) -> int:
+    stopped = drive_until_stopped(session, Progress(session.config, quiet))
     run = session.run.path
     best = session.evolution.best.parts
     print(f"genart: generation {session.evolution.generation}, best fitness "
           f"{best['fitness']:.4f} (objective {best['objective']:.4f}, residual "
           f"{best['residual']:.4f}), {session.records} records")
     print(f"genart: gallery: {run / 'index.html'}")
-    if stop.stopping:
+    if stopped:
         print(f"genart: stopped; continue with: genart resume {run}")
     return 0
 

@@ -20,12 +20,10 @@ from dataclasses import dataclass
 import torch
 
 from genart import Genome, constants_of, parse
-from scorers import Naturalness
-from scorers.population import default_chunk
+from scorers import class_probabilities
 
 from evolve import operators
-from evolve.loop import Evaluator
-from evolve.operators import Variation
+from evolve.loop import Evaluator, make_naturalness, make_variation
 from evolve.rundir import RunConfig, rng_states, seed_everything, set_rng_states
 from evolve.tuning import tune_constants
 
@@ -130,23 +128,15 @@ class CellObjective:
         return probs[torch.arange(len(self.classes)), self.classes.to(probs.device)]
 
 
-def make_naturalness(config: ExploreConfig) -> Naturalness:
-    return Naturalness(weight=config.naturalness_weight, lam=config.naturalness,
-                       tau=config.naturalness_tau, gate=config.gate)
-
-
 class Explorer:
     """The archive and one `step()` per generation; its whole state is JSON."""
 
     def __init__(self, config: ExploreConfig, model, classes: list[int], device: torch.device):
         self.config, self.model, self.device = config, model, device
-        self.naturalness = make_naturalness(config)
+        self.naturalness = make_naturalness(config, gate=config.gate)
         self.evaluator = Evaluator(None, self.naturalness, size=config.size, device=device,
                                    chunk_size=config.chunk_size)      # its batched render only
-        self.variation = Variation(crossover_prob=config.crossover_prob,
-                                   mutation_prob=config.mutation_prob,
-                                   tournament_size=config.tournament_size,
-                                   max_height=config.max_height, max_nodes=config.max_nodes)
+        self.variation = make_variation(config)
         self.toolbox = operators.make_toolbox(self.variation)
         self.archive = Archive(classes)
         self.columns = torch.tensor(self.archive.classes, dtype=torch.long)
@@ -223,7 +213,7 @@ class Explorer:
             return 0
         with torch.no_grad():
             images = self.evaluator.render(unique)                         # (N, 3, H, W)
-        probs, residual = score_all(images, self.model, self.naturalness)
+        probs, residual = class_probabilities(images, self.model, self.naturalness)
         fitness = self.naturalness.apply(probs[:, self.columns], residual[:, None])   # (N, C)
         self.archive.offer(formulas, probs, fitness, residual, self.generation)
         live = {e.formula for e in self.archive.cells.values()}
@@ -256,21 +246,3 @@ class Explorer:
         self.evaluations = state["evaluations"]
         self.tuning_evaluations = state.get("tuning_evaluations", 0)
         set_rng_states(state["rng"])
-
-
-def score_all(images: torch.Tensor, model, naturalness: Naturalness | None,
-              chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Full softmax (N, 1000) and TV residual (N,; 0 without naturalness) on the CPU, in
-    chunks, under inference_mode."""
-    device = model.device
-    chunk = chunk_size or default_chunk(device, images.shape[0])
-    probs, residual = [], []
-    with torch.inference_mode():
-        for start in range(0, images.shape[0], chunk):
-            batch = images[start:start + chunk].to(device).float()
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                logits = model.logits(batch)
-            probs.append(logits.float().softmax(1).cpu())
-            residual.append(naturalness.residual(batch).float().cpu() if naturalness
-                            else torch.zeros(batch.shape[0]))
-    return torch.cat(probs), torch.cat(residual)

@@ -53,7 +53,7 @@ def render_page(run: RunDir, log: list[dict]) -> str:
         config = json.loads(run.config_path.read_text(encoding="utf-8"))
     records = run.record_entries()
     last = log[-1] if log else {}
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'>",
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
              f"<title>genart: {_e(config.get('target', run.path.name))}</title>",
              f"<style>{STYLE}</style></head><body>",
              f"<h1>{_e(run.path.name)} — target <code>{_e(config.get('target', '?'))}</code></h1>",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass
 
 import torch
@@ -38,9 +37,8 @@ class Evaluator:
         self.size, self.device, self.chunk_size = size, device, chunk_size
 
     def render(self, genomes: list[Genome]) -> torch.Tensor:
-        chunks = [render_batch(genomes[i:i + self.chunk_size], self.size, self.device)
-                  for i in range(0, len(genomes), self.chunk_size)]
-        return torch.cat(chunks)                                           # (N, 3, H, W)
+        """(N, 3, H, W) in one call, so sub-trees shared across the batch are computed once."""
+        return render_batch(genomes, self.size, self.device)
 
     def __call__(self, genomes: list[Genome]) -> Scores:
         texts = [str(g) for g in genomes]
@@ -51,7 +49,7 @@ class Evaluator:
                 slot[text] = len(unique)
                 unique.append(genome)
         index = torch.tensor([slot[t] for t in texts], dtype=torch.long)
-        with torch.no_grad():     # not inference_mode: the renderer caches tensors that tuning reuses
+        with torch.inference_mode():
             images = self.render(unique)
         scores = score_population(images, self.objective, self.naturalness,
                                   chunk_size=self.chunk_size)
@@ -75,6 +73,19 @@ def set_fitness(genome: Genome, pareto: bool) -> None:
         genome.fitness.values = (parts["fitness"],)
 
 
+def make_variation(config: RunConfig) -> Variation:
+    """The variation settings a run's configuration names (evolve and explore alike)."""
+    return Variation(crossover_prob=config.crossover_prob, mutation_prob=config.mutation_prob,
+                     tournament_size=config.tournament_size, max_height=config.max_height,
+                     max_nodes=config.max_nodes)
+
+
+def make_naturalness(config: RunConfig, *, gate: bool = False) -> Naturalness:
+    """The naturalness penalty (or gate) a run's configuration names."""
+    return Naturalness(weight=config.naturalness_weight, lam=config.naturalness,
+                       tau=config.naturalness_tau, gate=gate)
+
+
 def scalar(genome: Genome) -> float:
     return genome.parts["fitness"]
 
@@ -91,10 +102,7 @@ class Evolution:
 
     def __init__(self, config: RunConfig, evaluator: Evaluator):
         self.config, self.evaluator = config, evaluator
-        self.variation = Variation(crossover_prob=config.crossover_prob,
-                                   mutation_prob=config.mutation_prob,
-                                   tournament_size=config.tournament_size,
-                                   max_height=config.max_height, max_nodes=config.max_nodes)
+        self.variation = make_variation(config)
         self.toolbox = operators.make_toolbox(self.variation)
         self.tuning = Tuning(config.tune_steps if config.tune else 0, config.tune_share,
                              config.tune_lr)

@@ -16,11 +16,11 @@ from typing import Callable
 import torch
 
 from genart import render_batch, save_png
-from scorers import Naturalness, load_model, make_objective
+from scorers import load_model, make_objective
 
 from evolve.errors import RunError
 from evolve.gallery import build_gallery
-from evolve.loop import Evaluator, Evolution, scalar
+from evolve.loop import Evaluator, Evolution, make_naturalness, scalar
 from evolve.rundir import RunConfig, RunDir, write_atomic, write_json
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def build_evolution(config: RunConfig, model=None) -> tuple[Evolution, object]:
     device = resolve_device(config.device)
     model = model or load_model(config.model, device)
     objective = make_objective(config.target, model)
-    naturalness = Naturalness(weight=config.naturalness_weight, lam=config.naturalness,
-                              tau=config.naturalness_tau)
+    naturalness = make_naturalness(config)
     chunk = config.chunk_size if device.type == "cpu" else max(config.chunk_size,
                                                                 config.population * 2)
     evaluator = Evaluator(objective, naturalness, size=config.size, device=device,

@@ -15,12 +15,13 @@ from scorers.models import Classifier, available_models, load_model
 from scorers.naturalness import Naturalness, tv_denoise, tv_residual
 from scorers.objectives import (AugmentedObjective, ClassObjective, LayerObjective,
                                 make_objective)
-from scorers.population import Scores, fitness_of, score_population
+from scorers.population import Scores, class_probabilities, fitness_of, score_population
 
 __all__ = [
     "load_model", "Classifier", "available_models", "imagenet_classes", "resolve_classes",
     "ClassObjective", "LayerObjective", "AugmentedObjective", "make_objective",
     "tv_denoise", "tv_residual", "Naturalness", "Scores", "score_population", "fitness_of",
+    "class_probabilities",
     "ScorerError", "UnknownClassError", "UnknownLayerError", "UnknownModelError",
     "ModelUnavailableError",
 ]

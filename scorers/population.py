@@ -37,24 +37,56 @@ def score_population(images: torch.Tensor, objective, naturalness: Naturalness |
     naturalness=None skips the residual (reported as 0) and the penalty.
     """
     device = objective.model.device
+
+    def score(batch):
+        with _autocast(device):
+            values, probs = _evaluate(objective, batch)
+        top_prob, top_class = probs.float().max(1)
+        return values.float(), _residual(naturalness, batch), top_class, top_prob
+
+    objective_values, residual, top_class, top_prob = _in_chunks(images, device, chunk_size, score)
+    fitness = (naturalness.apply(objective_values, residual) if naturalness is not None
+               else objective_values.clone())
+    return Scores(fitness, objective_values, residual, objective_values - fitness, top_class,
+                  top_prob)
+
+
+def class_probabilities(images: torch.Tensor, model, naturalness: Naturalness | None = None, *,
+                        chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Full softmax (N, 1000) and TV residual (N,; 0 without naturalness), CPU tensors.
+
+    The same chunked, inference_mode, bf16-on-CUDA pass as score_population, for callers that
+    need every class (MAP-Elites cells, audits) rather than one objective.
+    """
+    def classify(batch):
+        with _autocast(model.device):
+            logits = model.logits(batch)
+        return logits.float().softmax(1), _residual(naturalness, batch)
+
+    probs, residual = _in_chunks(images, model.device, chunk_size, classify)
+    return probs, residual
+
+
+def _in_chunks(images: torch.Tensor, device: torch.device, chunk_size: int | None, work):
+    """work(batch on device) -> tuple of (n,…) tensors, per chunk; concatenated on the CPU."""
     n = images.shape[0]
     chunk = chunk_size or default_chunk(device, n)
     parts = []
     with torch.inference_mode():
         for start in range(0, n, chunk):
             batch = images[start:start + chunk].to(device, non_blocking=True).float()
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                values, probs = _evaluate(objective, batch)
-            values = values.float()
-            residual = (naturalness.residual(batch) if naturalness is not None
-                        else torch.zeros_like(values))
-            top_prob, top_class = probs.float().max(1)
-            parts.append((values, residual, top_class, top_prob))
-    objective_values, residual, top_class, top_prob = (torch.cat(p).cpu() for p in zip(*parts))
-    fitness = (naturalness.apply(objective_values, residual) if naturalness is not None
-               else objective_values.clone())
-    return Scores(fitness, objective_values, residual, objective_values - fitness, top_class,
-                  top_prob)
+            parts.append(work(batch))
+    return [torch.cat(p).cpu() for p in zip(*parts)]
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def _residual(naturalness: Naturalness | None, batch: torch.Tensor) -> torch.Tensor:
+    if naturalness is None:
+        return torch.zeros(batch.shape[0], device=batch.device)
+    return naturalness.residual(batch).float()
 
 
 def _evaluate(objective, images: torch.Tensor):

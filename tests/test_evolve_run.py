@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-import torch
 
 from evolve.cli import main
 from evolve.rundir import WALL_CLOCK_FIELDS

@@ -1,5 +1,4 @@
 """Class queries and the scorer CLI commands, through evolve.cli.main."""
-import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
