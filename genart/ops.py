@@ -14,8 +14,19 @@ import torch
 from genart.primitives import EPS_DIV, EPS_LOG, EPS_SQRT, NOISE_FREQ
 
 
+def _above(a: torch.Tensor, threshold: float) -> torch.Tensor:
+    """[a > threshold] as 0.0 / 1.0 in a's dtype (NaN -> 0), never differentiated.
+
+    Written as floats: torch's CPU compare into bool and `where` are scalar loops, ~5x slower
+    than a float compare and a fused multiply-add at 224^2.
+    """
+    return torch.gt(a.detach(), threshold, out=torch.empty_like(a, requires_grad=False))
+
+
 def _safe_divisor(b: torch.Tensor) -> torch.Tensor:
-    return torch.where(b.abs() > EPS_DIV, b, 1.0)
+    """b where |b| > EPS_DIV, else 1: (1 - m) + b m, exact for m in {0, 1}; NaN stays NaN."""
+    m = _above(b.abs(), EPS_DIV)
+    return torch.addcmul(1.0 - m, b, m)
 
 
 def _channel(a: torch.Tensor, k: int) -> torch.Tensor:
@@ -45,25 +56,17 @@ def _corner_table(device: torch.device) -> torch.Tensor:
 def _gather_cells(cell: torch.Tensor) -> torch.Tensor:
     """(*cell.shape, 4) coefficients; each row moves as one 16-byte element (4x faster)."""
     table = _corner_table(cell.device).view(torch.complex128).view(-1)   # (289 * 289,)
-    return table.index_select(0, cell.view(-1)).view(torch.float32).view(*cell.shape, 4)
-
-
-def _tracked(*tensors) -> bool:
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    return table.index_select(0, cell.reshape(-1)).view(torch.float32).view(*cell.shape, 4)
 
 
 def _noise_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smoothstep fade weight and int32 lattice cell (mod 289) along one axis, at a's shape."""
+    """Smoothstep fade weight and lattice cell (mod 289, as float) along one axis, at a's shape."""
     u = torch.nan_to_num(a * NOISE_FREQ).clamp_(-1e6, 1e6)
     cell = torch.floor(u)
-    if _tracked(a):
-        t = u - cell
-        fade = t * t * (3 - 2 * t)
-    else:                                                   # same arithmetic, fewer buffers
-        t = u.sub_(cell)
-        fade = torch.mul(t, -2.0).add_(3.0).mul_(t).mul_(t)
+    t = u - cell
+    fade = torch.rsub(t, 3.0, alpha=2.0).mul_(t).mul_(t)
     period = torch.div(cell, 289.0).floor_()       # exact: |cell| <= 1e6, so no remainder
-    return fade, cell.sub_(period.mul_(289.0)).to(torch.int32)
+    return fade, cell.sub_(period, alpha=289.0)
 
 
 def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -76,11 +79,10 @@ def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     su, i = _noise_axis(a)
     sv, j = _noise_axis(b)
-    cell = torch.add(i, j, alpha=289)                                # (1, C, h, w) int32
-    c0, c1, c2, c3 = _gather_cells(cell).unbind(-1)
-    if _tracked(su, sv):
-        return torch.addcmul(torch.addcmul(c0, su, c1), sv, torch.addcmul(c2, su, c3))
-    return torch.addcmul(c0.addcmul_(su, c1), sv, c2.addcmul_(su, c3))
+    cell = torch.add(i.detach(), j.detach(), alpha=289.0).to(torch.int32)   # exact < 2^24
+    c0, c1, c2, c3 = _gather_cells(cell).unbind(-1)                  # strided views
+    top = torch.addcmul(c0, su, c1)                                  # contiguous from here on
+    return top.addcmul_(sv, torch.addcmul(c2, su, c3))
 
 
 def rgb(a, b, c):
@@ -91,29 +93,27 @@ def rgb(a, b, c):
 @functools.lru_cache(maxsize=8)
 @torch.inference_mode(False)
 def _hue_offsets(device: torch.device) -> torch.Tensor:
-    return torch.tensor([5.0, 3.0, 1.0], device=device).view(1, 3, 1, 1)
+    """Per channel n = 5, 3, 1: (n - 2) / 6, the hue ramp's centre in sixths of a turn."""
+    return torch.tensor([3.0, 1.0, -1.0], device=device).div_(6.0).view(1, 3, 1, 1)
 
 
-def hsv(h, s, v):
+def hsv(h, s, v, channel: int | None = None):
     """HSV -> RGB in formula space [-1, 1]; hue has period 2 (smooth piecewise-linear form).
 
-    k = (n + 3h) mod 6 as k - 6 floor(k / 6): cheaper than remainder, and at k = 6 instead of
-    0 the result min(k, 4 - k) clamped to [0, 1] is the same.
+    Per channel n, with k = (n + 3h) mod 6, the ramp clamp(min(k, 4 - k), 0, 1) equals
+    clamp(2 - 6 |e|, 0, 1) with e = g - round(g), g = (n - 2 + 3h) / 6: no mod, no min. The
+    result 2 (val - val sat ramp) - 1 is one fused multiply-add on the three channels.
     """
     h, s, v = _channel(h, 0), _channel(s, 1), _channel(v, 2)
-    k = torch.add(_hue_offsets(h.device), h, alpha=3.0)       # (1, 3, h, w)
-    if _tracked(h, s, v):
-        k = k - 6.0 * torch.floor(k / 6.0)
-        sat = ((s + 1) / 2).clamp(0.0, 1.0)
-        val = ((v + 1) / 2).clamp(0.0, 1.0)
-        return 2 * (val - val * sat * torch.minimum(k, 4 - k).clamp(0.0, 1.0)) - 1
-    k.sub_(torch.div(k, 6.0).floor_().mul_(6.0))               # same arithmetic, in place
-    m = torch.minimum(k, torch.rsub(k, 4.0), out=k).clamp_(0.0, 1.0)
+    offsets = _hue_offsets(h.device)
+    if channel is not None:                                          # that channel alone
+        offsets = offsets[:, channel:channel + 1]
+    g = torch.add(offsets, h, alpha=0.5)                             # (1, 3, h, w)
+    e = g - torch.round(g)
+    ramp = torch.mul(e.abs(), -6.0).add_(2.0).clamp_(0.0, 1.0)
+    val2 = torch.add(v, 1.0).clamp_(0.0, 2.0)                        # 2 val
     sat = torch.add(s, 1.0).mul_(0.5).clamp_(0.0, 1.0)
-    val = torch.add(v, 1.0).mul_(0.5).clamp_(0.0, 1.0)
-    scale = val * sat
-    m = m.mul_(scale) if all(map(int.__ge__, m.shape, scale.shape)) else m * scale
-    return torch.sub(val, m, out=m).mul_(2.0).sub_(1.0)
+    return torch.addcmul(val2 - 1.0, val2 * sat, ramp, value=-1.0)
 
 
 def _div(a, b, out=None):
@@ -121,7 +121,9 @@ def _div(a, b, out=None):
 
 
 def _mod(a, b, out=None):
-    return torch.remainder(a, _safe_divisor(b), out=out)
+    """a - b floor(a / b) with b made safe: Python's float % (sign of b) without fmod's loop."""
+    b = _safe_divisor(b)
+    return torch.addcmul(a, torch.div(a, b).floor_(), b, value=-1.0, out=out)
 
 
 def _sqrt(a, out=None):
@@ -137,7 +139,8 @@ def _log(a, out=None):
 
 
 def _if_pos(a, b, c, out=None):
-    return torch.where(a > 0, b, c, out=out)
+    """b where a > 0, else c: lerp with a 0/1 weight is exact for finite b and c."""
+    return torch.lerp(c, b, _above(a, 0.0), out=out)
 
 
 OPS = {

@@ -1,7 +1,10 @@
 """Genomes -> images: a tree interpreter vectorised over pixels, batched, any size.
 
     plan:   hash-cons every node of every genome: key (name, child ids) -> id, so identical
-            sub-trees across the batch get one id and are computed once per call
+            sub-trees across the batch get one id and are computed once per call; then mark
+            which channels of each value anything reads (rgb and hsv read one channel of each
+            argument), so a colour sub-tree only one channel of which is used is computed on
+            that channel alone, and an unread one not at all
     render: for each row band of the (supersampled) grid, evaluate ids in creation order
             (a valid post-order), free each value after its last use, squash roots to [0, 1]
             with 0.5 + 0.5 * tanh(v) (smooth, so gradients stay alive), then
@@ -36,6 +39,10 @@ class _Plan:
     constant: dict = field(default_factory=dict)     # id -> (offset, channels) into the table
     spatial: list = field(default_factory=list)      # per id: depends on pixel position
     heights: list = field(default_factory=list)      # per id: height of its sub-tree
+    channels: list = field(default_factory=list)     # per id: 1 or 3, the value's channels
+    read: list = field(default_factory=list)         # per id: bit mask of the channels read
+    pick: list = field(default_factory=list)         # per id: the one channel computed of a
+                                                     # colour value, or None (all of them)
     roots: list = field(default_factory=list)        # per genome: root id
     values: list = field(default_factory=list)       # the constant table, floats
     internal_total: int = 0                          # primitive nodes before sharing
@@ -44,7 +51,7 @@ class _Plan:
 def _plan(genomes, per_genome_constants: bool) -> _Plan:
     plan, table = _Plan(), {}
 
-    def intern(key, op, children, spatial):
+    def intern(key, op, children, spatial, channels):
         uid = table.get(key)
         if uid is None:
             uid = table[key] = len(plan.ops)
@@ -52,6 +59,7 @@ def _plan(genomes, per_genome_constants: bool) -> _Plan:
             plan.children.append(children)
             plan.spatial.append(spatial)
             plan.heights.append(1 + max((plan.heights[k] for k in children), default=0))
+            plan.channels.append(channels)
         return uid
 
     for g, genome in enumerate(genomes):
@@ -65,22 +73,54 @@ def _plan(genomes, per_genome_constants: bool) -> _Plan:
             if node.arity:
                 kids = tuple(stack.pop() for _ in range(node.arity))
                 spatial = any(plan.spatial[k] for k in kids)
-                stack.append(intern((node.name,) + kids, node.name, kids, spatial))
+                channels = 3 if node.name in _COLOUR_BUILDERS else \
+                    max(plan.channels[k] for k in kids)
+                stack.append(intern((node.name,) + kids, node.name, kids, spatial, channels))
                 plan.internal_total += 1
             elif isinstance(node, (SCALAR, COLOUR)):
                 values = tuple(node.value) if isinstance(node, COLOUR) else (node.value,)
                 key = ("c", g, offsets[pos]) if per_genome_constants else ("c",) + values
-                uid = intern(key, None, (), False)
+                uid = intern(key, None, (), False, len(values))
                 if uid not in plan.constant:
                     plan.constant[uid] = (base + offsets[pos], len(values))
                 stack.append(uid)
             else:
-                stack.append(intern(("t", node.value), node.value, (), True))
+                stack.append(intern(("t", node.value), node.value, (), True, 1))
         plan.values.extend(_constants(genome))
         if len(stack) != 1:
             raise GenartError(f"genome {g} is not a complete tree; build genomes with parse()")
         plan.roots.append(stack[0])
+    _pick_channels(plan)
     return plan
+
+
+_COLOUR_BUILDERS = ("rgb", "hsv")     # 3-channel results; argument i is read on channel i only
+
+
+def _pick_channels(plan: _Plan) -> None:
+    """Per id, the channels read of its value (consumers first); store plan.pick and, for an rgb
+    computing one channel, its one argument as its children."""
+    read = [0] * len(plan.ops)                           # bit mask of channels read
+    for root in plan.roots:
+        read[root] = 0b111
+    for uid in range(len(plan.ops) - 1, -1, -1):
+        mask, kids = read[uid], plan.children[uid]
+        if not mask or not kids:
+            continue
+        op = plan.ops[uid]
+        if op in _COLOUR_BUILDERS:
+            if op == "rgb" and mask.bit_count() == 1:    # one channel: only its argument
+                plan.children[uid] = kids = (kids[mask.bit_length() - 1],)
+                wanted = (mask,)
+            else:
+                wanted = (1, 2, 4)                       # argument i on channel i
+        else:
+            wanted = (mask,) * len(kids)
+        for kid, want in zip(kids, wanted):
+            read[kid] |= want
+    plan.read = read
+    plan.pick = [mask.bit_length() - 1 if plan.channels[uid] == 3 and mask.bit_count() == 1
+                 else None for uid, mask in enumerate(read)]
 
 
 def sharing(genomes) -> tuple[int, int]:
@@ -102,8 +142,8 @@ def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -
 def _uses(plan: _Plan) -> list[int]:
     """Per id: how many times its value is read (as a child, and once per genome it roots)."""
     uses = [0] * len(plan.ops)
-    for kids in plan.children:
-        for kid in kids:
+    for kids, read in zip(plan.children, plan.read):
+        for kid in kids if read else ():
             uses[kid] += 1
     for root in plan.roots:
         uses[root] += 1
@@ -122,24 +162,37 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
         owners.setdefault(root, []).append(g)
     values, owned = [None] * len(plan.ops), [False] * len(plan.ops)
     for uid, op in enumerate(plan.ops):
+        if not plan.read[uid]:
+            continue
+        pick = plan.pick[uid]
         if op is None:
             offset, channels = plan.constant[uid]
+            if pick is not None:
+                offset, channels = offset + pick, 1
             values[uid] = table[offset:offset + channels].view(1, channels, 1, 1)
         elif op in coords:
             values[uid] = coords[op]
         else:
             kids = plan.children[uid]
             args = [values[k] for k in kids]
-            out = None
-            if in_place and op in ELEMENTWISE:
-                shape = tuple(map(max, *(a.shape for a in args))) if len(args) > 1 \
-                    else args[0].shape                # 4-D, each dim 1 or full: max broadcasts
-                for kid, arg in zip(kids, args):
-                    if owned[kid] and remaining[kid] == kids.count(kid) and arg.shape == shape:
-                        out = arg
-                        break
-            values[uid] = OPS[op](*args) if out is None else OPS[op](*args, out=out)
-            owned[uid] = True
+            if pick is not None and op != "hsv":      # one channel of a colour value
+                args = [a[:, pick:pick + 1] if a.shape[1] == 3 else a for a in args]
+            if pick is not None and op == "rgb":      # its one argument, on that channel
+                values[uid], owned[uid] = args[0], False
+            elif pick is not None and op == "hsv":
+                values[uid], owned[uid] = OPS[op](*args, channel=pick), True
+            else:
+                out = None
+                if in_place and op in ELEMENTWISE:
+                    shape = tuple(map(max, *(a.shape for a in args))) if len(args) > 1 \
+                        else args[0].shape            # 4-D, each dim 1 or full: max broadcasts
+                    for kid, arg in zip(kids, args):
+                        if (owned[kid] and remaining[kid] == kids.count(kid)
+                                and arg.shape == shape):
+                            out = arg
+                            break
+                values[uid] = OPS[op](*args) if out is None else OPS[op](*args, out=out)
+                owned[uid] = True
             for kid in kids:
                 remaining[kid] -= 1
                 if remaining[kid] == 0:
@@ -249,14 +302,15 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
     with _intra_op_threads(1) if small else contextlib.nullcontext():
         if grad:
             return _render_differentiable(plan, table, n, (height, width), k, band)
-        out = torch.empty(n, 3, height, width, device=device)
-        for r0 in range(0, height, band):
-            r1 = min(r0 + band, height)
-            coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
-            shape = ((r1 - r0) * k, width * k)
-            _evaluate(plan, table, coords,
-                      lambda g, value: _squash_into(out[g, :, r0:r1], value, shape, k),
-                      in_place=True)
+        out = torch.empty(n, 3, height, width, device=device)   # an ordinary tensor to return
+        with torch.inference_mode():                    # lighter dispatch for every op inside
+            for r0 in range(0, height, band):
+                r1 = min(r0 + band, height)
+                coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
+                shape = ((r1 - r0) * k, width * k)
+                _evaluate(plan, table, coords,
+                          lambda g, value: _squash_into(out[g, :, r0:r1], value, shape, k),
+                          in_place=True)
         return out
 
 
