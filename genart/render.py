@@ -51,50 +51,68 @@ class _Plan:
 def _plan(genomes, per_genome_constants: bool) -> _Plan:
     plan, table = _Plan(), {}
 
-    def intern(key, op, children, spatial, channels):
-        uid = table.get(key)
-        if uid is None:
-            uid = table[key] = len(plan.ops)
-            plan.ops.append(op)
-            plan.children.append(children)
-            plan.spatial.append(spatial)
-            plan.heights.append(1 + max((plan.heights[k] for k in children), default=0))
-            plan.channels.append(channels)
+    def intern(key, op, kids, is_spatial, n_channels, height):
+        uid = table[key] = len(plan.ops)
+        plan.ops.append(op)
+        plan.children.append(kids)
+        plan.spatial.append(is_spatial)
+        plan.heights.append(height)
+        plan.channels.append(n_channels)
         return uid
 
+    def intern_primitive(key, name, kids):
+        spatial, n_channels, height = False, 1, 0
+        for k in kids:
+            spatial = spatial or plan.spatial[k]
+            n_channels = max(n_channels, plan.channels[k])
+            height = max(height, plan.heights[k])
+        n_channels = 3 if name in _COLOUR_BUILDERS else n_channels
+        return intern(key, name, kids, spatial, n_channels, height + 1)
+
     for g, genome in enumerate(genomes):
-        offsets, count = [], 0                 # constant offsets in tree (prefix) order
-        for node in genome:
-            offsets.append(count)
-            count += 3 if isinstance(node, COLOUR) else 1 if isinstance(node, SCALAR) else 0
-        base, stack = len(plan.values), []
-        for pos in range(len(genome) - 1, -1, -1):
-            node = genome[pos]
-            if node.arity:
-                kids = tuple(stack.pop() for _ in range(node.arity))
-                spatial = any(plan.spatial[k] for k in kids)
-                channels = 3 if node.name in _COLOUR_BUILDERS else \
-                    max(plan.channels[k] for k in kids)
-                stack.append(intern((node.name,) + kids, node.name, kids, spatial, channels))
+        stack, found, placed = [], [], []       # constants last first; (id, floats from end)
+        for node in reversed(genome):           # children before parents
+            kind = _KINDS.get(type(node)) or _kind(node)
+            if kind is _PRIMITIVE:
+                kids = tuple(stack[:-node.arity - 1:-1])
+                del stack[-node.arity:]
+                key = (node.name,) + kids
+                uid = table.get(key)
+                stack.append(intern_primitive(key, node.name, kids) if uid is None else uid)
                 plan.internal_total += 1
-            elif isinstance(node, (SCALAR, COLOUR)):
-                values = tuple(node.value) if isinstance(node, COLOUR) else (node.value,)
-                key = ("c", g, offsets[pos]) if per_genome_constants else ("c",) + values
-                uid = intern(key, None, (), False, len(values))
-                if uid not in plan.constant:
-                    plan.constant[uid] = (base + offsets[pos], len(values))
-                stack.append(uid)
+            elif kind is _TERMINAL:
+                key = ("t", node.value)
+                uid = table.get(key)
+                stack.append(intern(key, node.value, (), True, 1, 1) if uid is None else uid)
             else:
-                stack.append(intern(("t", node.value), node.value, (), True, 1))
-        plan.values.extend(_constants(genome))
+                values = tuple(node.value) if kind is _COLOUR else (node.value,)
+                found.extend(reversed(values))
+                key = ("c", g, len(found)) if per_genome_constants else ("c",) + values
+                uid = table.get(key)
+                uid = intern(key, None, (), False, len(values), 1) if uid is None else uid
+                stack.append(uid)
+                placed.append((uid, len(found), len(values)))
         if len(stack) != 1:
             raise GenartError(f"genome {g} is not a complete tree; build genomes with parse()")
         plan.roots.append(stack[0])
+        base, total = len(plan.values), len(found)   # tree (prefix) order from here on
+        for uid, from_end, size in placed:
+            plan.constant.setdefault(uid, (base + total - from_end, size))
+        plan.values.extend(reversed(found))
     _pick_channels(plan)
     return plan
 
 
 _COLOUR_BUILDERS = ("rgb", "hsv")     # 3-channel results; argument i is read on channel i only
+_PRIMITIVE, _TERMINAL, _SCALAR, _COLOUR = "primitive", "terminal", "scalar", "colour"
+_KINDS = {}                            # node class -> kind, filled on first sight
+
+
+def _kind(node) -> str:
+    kind = (_COLOUR if isinstance(node, COLOUR) else _SCALAR if isinstance(node, SCALAR)
+            else _PRIMITIVE if node.arity else _TERMINAL)
+    _KINDS[type(node)] = kind
+    return kind
 
 
 def _pick_channels(plan: _Plan) -> None:
@@ -169,7 +187,7 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
             offset, channels = plan.constant[uid]
             if pick is not None:
                 offset, channels = offset + pick, 1
-            values[uid] = table[offset:offset + channels].view(1, channels, 1, 1)
+            values[uid] = table.as_strided((1, channels, 1, 1), (channels, 1, 1, 1), offset)
         elif op in coords:
             values[uid] = coords[op]
         else:
@@ -183,12 +201,10 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
                 values[uid], owned[uid] = OPS[op](*args, channel=pick), True
             else:
                 out = None
-                if in_place and op in ELEMENTWISE:
-                    shape = tuple(map(max, *(a.shape for a in args))) if len(args) > 1 \
-                        else args[0].shape            # 4-D, each dim 1 or full: max broadcasts
+                if in_place and op in ELEMENTWISE and plan.spatial[uid]:
                     for kid, arg in zip(kids, args):
                         if (owned[kid] and remaining[kid] == kids.count(kid)
-                                and arg.shape == shape):
+                                and arg.shape == torch.broadcast_shapes(*(a.shape for a in args))):
                             out = arg
                             break
                 values[uid] = OPS[op](*args) if out is None else OPS[op](*args, out=out)
@@ -223,8 +239,8 @@ def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -
         out.copy_(F.avg_pool2d(image.expand(1, channels, *shape), k)[0].expand_as(out))
         return
     image = out[:channels]                        # in the output itself: no fresh buffer
-    image.copy_(value[0].expand_as(image))
-    image.nan_to_num_(nan=0.0).mul_(2.0).sigmoid_()
+    torch.mul(value[0].expand_as(image), 2.0, out=image)
+    image.nan_to_num_(nan=0.0).sigmoid_()
     if channels == 1:
         out[1:].copy_(image.expand_as(out[1:]))
 
