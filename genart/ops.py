@@ -134,6 +134,13 @@ def _mod(a, b, out=None):
     return torch.addcmul(a, torch.div(a, b).floor_(), b, value=-1.0, out=out)
 
 
+def _tanh(a, out=None):
+    """2 sigmoid(2a) - 1, the same function: torch's CPU sigmoid is vectorised and its tanh is
+    not (~4x slower at 224^2). Absolute error ~6e-8, so values below that read as 0."""
+    result = torch.mul(a, 2.0, out=out).sigmoid_()
+    return result * 2.0 - 1.0 if result.requires_grad else result.mul_(2.0).sub_(1.0)
+
+
 def _sqrt(a, out=None):
     if out is None:
         return torch.sqrt(a.abs() + EPS_SQRT)
@@ -158,7 +165,7 @@ OPS = {
     "div": _div,
     "sin": torch.sin,
     "cos": torch.cos,
-    "tanh": torch.tanh,
+    "tanh": _tanh,
     "abs": torch.abs,
     "sqrt": _sqrt,
     "log": _log,

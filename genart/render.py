@@ -43,6 +43,7 @@ class _Plan:
     read: list = field(default_factory=list)         # per id: bit mask of the channels read
     pick: list = field(default_factory=list)         # per id: the one channel computed of a
                                                      # colour value, or None (all of them)
+    order: list = field(default_factory=list)        # the ids read, in evaluation order
     roots: list = field(default_factory=list)        # per genome: root id
     values: list = field(default_factory=list)       # the constant table, floats
     internal_total: int = 0                          # primitive nodes before sharing
@@ -137,6 +138,7 @@ def _pick_channels(plan: _Plan) -> None:
         for kid, want in zip(kids, wanted):
             read[kid] |= want
     plan.read = read
+    plan.order = [uid for uid, mask in enumerate(read) if mask]
     plan.pick = [mask.bit_length() - 1 if plan.channels[uid] == 3 and mask.bit_count() == 1
                  else None for uid, mask in enumerate(read)]
 
@@ -179,29 +181,30 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
     for g, root in enumerate(plan.roots):
         owners.setdefault(root, []).append(g)
     values, owned = [None] * len(plan.ops), [False] * len(plan.ops)
-    for uid, op in enumerate(plan.ops):
-        if not plan.read[uid]:
-            continue
-        pick = plan.pick[uid]
+    children, picks, spatial, constant = plan.children, plan.pick, plan.spatial, plan.constant
+    for uid in plan.order:
+        op, pick = plan.ops[uid], picks[uid]
         if op is None:
-            offset, channels = plan.constant[uid]
+            offset, channels = constant[uid]
             if pick is not None:
                 offset, channels = offset + pick, 1
             values[uid] = table.as_strided((1, channels, 1, 1), (channels, 1, 1, 1), offset)
         elif op in coords:
             values[uid] = coords[op]
         else:
-            kids = plan.children[uid]
+            kids = children[uid]
             args = [values[k] for k in kids]
-            if pick is not None and op != "hsv":      # one channel of a colour value
-                args = [a[:, pick:pick + 1] if a.shape[1] == 3 else a for a in args]
-            if pick is not None and op == "rgb":      # its one argument, on that channel
-                values[uid], owned[uid] = args[0], False
-            elif pick is not None and op == "hsv":
-                values[uid], owned[uid] = OPS[op](*args, channel=pick), True
+            if pick is not None:                      # one channel of a colour value
+                if op != "hsv":
+                    args = [a[:, pick:pick + 1] if a.shape[1] == 3 else a for a in args]
+                if op == "rgb":                       # its one argument, on that channel
+                    values[uid] = args[0]
+                else:
+                    values[uid] = OPS[op](*args, channel=pick) if op == "hsv" else OPS[op](*args)
+                    owned[uid] = True
             else:
                 out = None
-                if in_place and op in ELEMENTWISE and plan.spatial[uid]:
+                if in_place and spatial[uid] and op in ELEMENTWISE:
                     for kid, arg in zip(kids, args):
                         if (owned[kid] and remaining[kid] == kids.count(kid)
                                 and arg.shape == torch.broadcast_shapes(*(a.shape for a in args))):
@@ -211,13 +214,14 @@ def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bo
                 owned[uid] = True
             for kid in kids:
                 remaining[kid] -= 1
-                if remaining[kid] == 0:
+                if not remaining[kid]:
                     values[kid] = None
-        for g in owners.get(uid, ()):
-            emit(g, values[uid])
-            remaining[uid] -= 1
-        if remaining[uid] == 0:
-            values[uid] = None
+        if uid in owners:
+            for g in owners[uid]:
+                emit(g, values[uid])
+            remaining[uid] -= len(owners[uid])
+            if not remaining[uid]:
+                values[uid] = None
 
 
 def _squash(value: torch.Tensor, shape: tuple, k: int) -> torch.Tensor:
