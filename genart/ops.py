@@ -14,7 +14,19 @@ import torch
 from genart.primitives import EPS_DIV, EPS_LOG, EPS_SQRT, NOISE_FREQ
 
 
-def _above(a: torch.Tensor, threshold: float) -> torch.Tensor:
+def _scalar(value: float) -> torch.Tensor:
+    """A 0-dim float32 CPU tensor: ops on any device take it as a scalar, and unlike a Python
+    float it is not wrapped into a fresh tensor on every call (~1.5 us each, thousands of calls
+    per population render)."""
+    return torch.tensor(value, dtype=torch.float32)
+
+
+_ZERO, _HALF, _ONE, _TWO, _THREE = map(_scalar, (0.0, 0.5, 1.0, 2.0, 3.0))
+_EPS_DIV, _EPS_SQRT, _EPS_LOG, _FREQ, _PERIOD = map(_scalar, (EPS_DIV, EPS_SQRT, EPS_LOG,
+                                                            NOISE_FREQ, 289.0))
+
+
+def _above(a: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     """[a > threshold] as 0.0 / 1.0 in a's dtype (NaN -> 0), never differentiated.
 
     Written as floats: torch's CPU compare into bool and `where` are scalar loops, ~5x slower
@@ -25,8 +37,8 @@ def _above(a: torch.Tensor, threshold: float) -> torch.Tensor:
 
 def _safe_divisor(b: torch.Tensor) -> torch.Tensor:
     """b where |b| > EPS_DIV, else 1: (1 - m) + b m, exact for m in {0, 1}; NaN stays NaN."""
-    m = _above(b.abs(), EPS_DIV)
-    return torch.addcmul(1.0 - m, b, m)
+    m = _above(b.abs(), _EPS_DIV)
+    return torch.addcmul(_ONE - m, b, m)
 
 
 def _channel(a: torch.Tensor, k: int) -> torch.Tensor:
@@ -63,11 +75,11 @@ def _gather_cells(cell: torch.Tensor) -> torch.Tensor:
 
 def _noise_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Smoothstep fade weight and lattice cell (mod 289, as float) along one axis, at a's shape."""
-    u = torch.nan_to_num(a * NOISE_FREQ).clamp_(-1e6, 1e6)
+    u = torch.nan_to_num(a * _FREQ).clamp_(-1e6, 1e6)
     cell = torch.floor(u)
     t = u - cell
-    fade = torch.rsub(t, 3.0, alpha=2.0).mul_(t).mul_(t)
-    period = torch.div(cell, 289.0).floor_()       # exact: |cell| <= 1e6, so no remainder
+    fade = torch.sub(_THREE, t, alpha=2.0).mul_(t).mul_(t)
+    period = torch.div(cell, _PERIOD).floor_()     # exact: |cell| <= 1e6, so no remainder
     return fade, cell.sub_(period, alpha=289.0)
 
 
@@ -99,12 +111,6 @@ def _hue_offsets(device: torch.device) -> torch.Tensor:
     return torch.tensor([3.0, 1.0, -1.0], device=device).div_(6.0).view(1, 3, 1, 1)
 
 
-@functools.lru_cache(maxsize=8)
-@torch.inference_mode(False)
-def _two(device: torch.device) -> torch.Tensor:
-    return torch.tensor(2.0, device=device)
-
-
 def hsv(h, s, v, channel: int | None = None):
     """HSV -> RGB in formula space [-1, 1]; hue has period 2 (smooth piecewise-linear form).
 
@@ -118,10 +124,10 @@ def hsv(h, s, v, channel: int | None = None):
         offsets = offsets[:, channel:channel + 1]
     g = torch.add(offsets, h, alpha=0.5)                             # (1, 3, h, w)
     e = g - torch.round(g)
-    ramp = torch.add(_two(h.device), e.abs_(), alpha=-6.0).clamp_(0.0, 1.0)
-    val2 = torch.add(v, 1.0).clamp_(0.0, 2.0)                        # 2 val
-    sat = torch.add(s, 1.0).mul_(0.5).clamp_(0.0, 1.0)
-    return torch.addcmul(val2 - 1.0, val2 * sat, ramp, value=-1.0)
+    ramp = torch.add(_TWO, e.abs_(), alpha=-6.0).clamp_(0.0, 1.0)
+    val2 = torch.add(v, _ONE).clamp_(0.0, 2.0)                       # 2 val
+    sat = torch.add(s, _ONE).mul_(_HALF).clamp_(0.0, 1.0)
+    return torch.addcmul(val2 - _ONE, val2 * sat, ramp, value=-1.0)
 
 
 def _div(a, b, out=None):
@@ -137,25 +143,25 @@ def _mod(a, b, out=None):
 def _tanh(a, out=None):
     """2 sigmoid(2a) - 1, the same function: torch's CPU sigmoid is vectorised and its tanh is
     not (~4x slower at 224^2). Absolute error ~6e-8, so values below that read as 0."""
-    result = torch.mul(a, 2.0, out=out).sigmoid_()
-    return result * 2.0 - 1.0 if result.requires_grad else result.mul_(2.0).sub_(1.0)
+    result = torch.mul(a, _TWO, out=out).sigmoid_()
+    return result * _TWO - _ONE if result.requires_grad else result.mul_(_TWO).sub_(_ONE)
 
 
 def _sqrt(a, out=None):
     if out is None:
-        return torch.sqrt(a.abs() + EPS_SQRT)
-    return torch.abs(a, out=out).add_(EPS_SQRT).sqrt_()
+        return torch.sqrt(a.abs() + _EPS_SQRT)
+    return torch.abs(a, out=out).add_(_EPS_SQRT).sqrt_()
 
 
 def _log(a, out=None):
     if out is None:
-        return torch.log(a.abs() + EPS_LOG)
-    return torch.abs(a, out=out).add_(EPS_LOG).log_()
+        return torch.log(a.abs() + _EPS_LOG)
+    return torch.abs(a, out=out).add_(_EPS_LOG).log_()
 
 
 def _if_pos(a, b, c, out=None):
     """b where a > 0, else c: lerp with a 0/1 weight is exact for finite b and c."""
-    return torch.lerp(c, b, _above(a, 0.0), out=out)
+    return torch.lerp(c, b, _above(a, _ZERO), out=out)
 
 
 OPS = {
