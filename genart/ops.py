@@ -21,7 +21,7 @@ def _scalar(value: float) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float32)
 
 
-_ZERO, _HALF, _ONE, _TWO, _THREE = map(_scalar, (0.0, 0.5, 1.0, 2.0, 3.0))
+_ZERO, _ONE, _TWO, _THREE = map(_scalar, (0.0, 1.0, 2.0, 3.0))
 _EPS_DIV, _EPS_SQRT, _EPS_LOG, _FREQ, _PERIOD = map(_scalar, (EPS_DIV, EPS_SQRT, EPS_LOG,
                                                             NOISE_FREQ, 289.0))
 
@@ -125,9 +125,9 @@ def hsv(h, s, v, channel: int | None = None):
     g = torch.add(offsets, h, alpha=0.5)                             # (1, 3, h, w)
     e = g - torch.round(g)
     ramp = torch.add(_TWO, e.abs_(), alpha=-6.0).clamp_(0.0, 1.0)
-    val2 = torch.add(v, _ONE).clamp_(0.0, 2.0)                       # 2 val
-    sat = torch.add(s, _ONE).mul_(_HALF).clamp_(0.0, 1.0)
-    return torch.addcmul(val2 - _ONE, val2 * sat, ramp, value=-1.0)
+    value = torch.clamp(v, -1.0, 1.0)                                # 2 val - 1
+    sat2 = torch.clamp(s, -1.0, 1.0).add_(_ONE)                      # 2 sat
+    return torch.addcmul(value, (value + _ONE) * sat2, ramp, value=-0.5)
 
 
 def _div(a, b, out=None):
