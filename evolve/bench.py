@@ -34,7 +34,7 @@ def render_part(device: torch.device, seed: int) -> list[str]:
     from deap import gp
 
     from genart import PSET, random_genomes, render_batch
-    from genart.render import sharing
+    from genart.render import render_threads, sharing
 
     size, crop, n = 224, 8, 64
     genomes = random_genomes(n, seed)
@@ -74,8 +74,8 @@ def render_part(device: torch.device, seed: int) -> list[str]:
     random.setstate(state)
     m_computed, m_total = sharing(mutants)
     return [
-        f"render: {n} random genomes at {size}x{size}, device={device}, "
-        f"threads={torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
+        f"render: {n} random genomes at {size}x{size}, device={device}, render threads="
+        f"{render_threads(size * size, device)}, load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} CPUs",
         f"  per-pixel DEAP gp.compile lambda: {python_rate:10.3f} img/s "
         f"({per_pixel * 1e6:.1f} us/pixel best of 7, median "

@@ -54,11 +54,11 @@ def _channel(a, k):
 
 
 def _div(a, b):
-    return a / (b if abs(b) > EPS_DIV else 1.0)
+    return a / (1.0 if abs(b) <= EPS_DIV else b)      # a NaN divisor gives NaN
 
 
 def _mod(a, b):
-    return a % (b if abs(b) > EPS_DIV else 1.0)
+    return a % (1.0 if abs(b) <= EPS_DIV else b)
 
 
 def _permute(n: float) -> float:

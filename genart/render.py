@@ -324,8 +324,7 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         table = torch.cat(parts) if parts else torch.zeros(0, device=device)
     else:
         table = torch.tensor(plan.values, dtype=torch.float32, device=device)
-    small = device.type == "cpu" and band * k * width * k < SERIAL_PIXELS
-    with _intra_op_threads(1) if small else contextlib.nullcontext():
+    with _intra_op_threads(render_threads(band * k * width * k, device)):
         if grad:
             return _render_differentiable(plan, table, n, (height, width), k, band)
         out = torch.empty(n, 3, height, width, device=device)   # an ordinary tensor to return
@@ -353,6 +352,12 @@ def _render_differentiable(plan: _Plan, table, n: int, size: tuple, k: int, band
         _evaluate(plan, table, coords, keep, in_place=False)
         bands.append(torch.cat(images) if images else torch.zeros(0, 3, r1 - r0, width))
     return torch.cat(bands, 2)
+
+
+def render_threads(band_pixels: int, device) -> int:
+    """torch intra-op threads a render uses: one for CPU bands under SERIAL_PIXELS."""
+    small = torch.device(device).type == "cpu" and band_pixels < SERIAL_PIXELS
+    return 1 if small else torch.get_num_threads()
 
 
 @contextlib.contextmanager
