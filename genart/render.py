@@ -144,9 +144,10 @@ def _pick_channels(plan: _Plan) -> None:
 
 
 def sharing(genomes) -> tuple[int, int]:
-    """(primitive nodes computed, primitive nodes in the batch): the sub-tree cache's effect."""
+    """(primitive nodes computed, primitive nodes in the batch): the effect of the sub-tree
+    cache and of skipping sub-trees nothing reads (an rgb argument whose channel is unused)."""
     plan = _plan(genomes, per_genome_constants=False)
-    return sum(op in OPS for op in plan.ops), plan.internal_total
+    return sum(plan.ops[uid] in OPS for uid in plan.order), plan.internal_total
 
 
 def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -> dict:

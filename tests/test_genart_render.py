@@ -49,6 +49,10 @@ REFERENCE_FORMULAS = [
     "rgb(sin(mul(x, 5.0)), cos(theta), log(r))", "sqrt(sub(y, x))",
     "max(tanh(mul(x, y)), min(x, colour(0.2, -0.4, 0.9)))",
     "noise(rgb(x, y, r), colour(0.5, 0.25, -0.125))", "noise(add(x, 72.2), mul(y, -72.24))",
+    # colour sub-trees read on one channel (computed on that channel alone)
+    "rgb(sin(add(x, colour(0.1, 0.5, 0.9))), hsv(y, colour(0.2, 0.4, 0.6), r), noise(rgb(x, y, r), y))",
+    "hsv(rgb(x, add(y, colour(0.3, -0.2, 0.5)), r), if_pos(x, colour(1.0, 0.5, 0.0), y), tanh(r))",
+    "mod(div(x, sub(y, colour(0.13, 0.021, -0.11))), max(r, colour(0.05, 0.37, 2.0)))",
 ]
 
 
@@ -85,6 +89,17 @@ def test_shared_subtrees_render_like_separate_calls():
     alone = torch.cat([render_batch([g], 8, "cpu") for g in genomes])
     assert torch.equal(together, alone)
     assert sharing(genomes) == (3, 7)          # mul, sin, add computed once each
+
+
+def test_colour_subtrees_read_on_one_channel_render_like_whole_ones():
+    shared = "sin(add(mul(x, 3.0), colour(0.1, 0.5, 0.9)))"
+    genomes = [parse(f"rgb({shared}, y, r)"), parse(shared),
+               parse(f"rgb(x, hsv(y, {shared}, r), cos(r))")]
+    together = render_batch(genomes, 8, "cpu")
+    alone = torch.cat([render_batch([g], 8, "cpu") for g in genomes])
+    torch.testing.assert_close(together, alone, atol=1e-6, rtol=0)
+    # the inner rgb is read on red only: its green and blue arguments are never computed
+    assert sharing([parse("rgb(rgb(x, sin(y), cos(y)), y, r)")]) == (2, 4)
 
 
 def test_noise_is_resolution_independent():
