@@ -13,6 +13,9 @@ from typing import Callable
 import torch
 
 
+PAIRS = 11      # renderer/baseline timing pairs in the render part
+
+
 def seconds_of(work: Callable[[], object], device: torch.device) -> float:
     """Wall seconds of work(), waiting for the device before and after."""
     if device.type == "cuda":
@@ -59,7 +62,7 @@ def render_part(device: torch.device, seed: int) -> list[str]:
     # pair sees one speed, so the median of the pairs' ratios is what the drift leaves alone.
     render_batch(genomes[:8], size, device)
     pairs = [(per_pixel_seconds(), seconds_of(lambda: render_batch(genomes, size, device), device))
-             for _ in range(7)]
+             for _ in range(PAIRS)]
     baseline, times = [p for p, _ in pairs], [t for _, t in pairs]
     ratios = sorted(n * p * size * size / t for p, t in pairs)
     per_pixel = min(baseline)
@@ -78,13 +81,13 @@ def render_part(device: torch.device, seed: int) -> list[str]:
         f"{render_threads(size * size, device)}, load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} CPUs",
         f"  per-pixel DEAP gp.compile lambda: {python_rate:10.3f} img/s "
-        f"({per_pixel * 1e6:.1f} us/pixel best of 7, median "
+        f"({per_pixel * 1e6:.1f} us/pixel best of {PAIRS}, median "
         f"{statistics.median(baseline) * 1e6:.1f}; {crop}x{crop} crop per genome)",
         f"  render_batch:                     {torch_rate:10.1f} img/s "
-        f"(batch of {n} in {min(times) * 1e3:.0f} ms best of 7, median "
+        f"(batch of {n} in {min(times) * 1e3:.0f} ms best of {PAIRS}, median "
         f"{statistics.median(times) * 1e3:.0f} ms)",
         f"  ratio:                            {statistics.median(ratios):10.0f}x "
-        f"(median of 7 back-to-back pairs, range {ratios[0]:.0f}-{ratios[-1]:.0f}; "
+        f"(median of {PAIRS} back-to-back pairs, range {ratios[0]:.0f}-{ratios[-1]:.0f}; "
         f"best over best {torch_rate / python_rate:.0f}x)",
         f"  sub-tree cache: random population computes {computed}/{total} primitive nodes "
         f"(hit rate {1 - computed / total:.0%}); 8 parents x 8 mutants {m_computed}/{m_total} "
