@@ -37,7 +37,8 @@ def render_part(device: torch.device, seed: int) -> list[str]:
     from deap import gp
 
     from genart import PSET, random_genomes, render_batch
-    from genart.render import render_threads, sharing
+    from genart.plan import sharing
+    from genart.render import render_threads
 
     size, crop, n = 224, 8, 64
     genomes = random_genomes(n, seed)

@@ -1,14 +1,9 @@
 """Genomes -> images: a tree interpreter vectorised over pixels, batched, any size.
 
-    plan:   hash-cons every node of every genome: key (name, child ids) -> id, so identical
-            sub-trees across the batch get one id and are computed once per call; then mark
-            which channels of each value anything reads (rgb and hsv read one channel of each
-            argument), so a colour sub-tree only one channel of which is used is computed on
-            that channel alone, and an unread one not at all
-    render: for each row band of the (supersampled) grid, evaluate ids in creation order
-            (a valid post-order), free each value after its last use, squash roots to [0, 1]
-            with 0.5 + 0.5 * tanh(v) (smooth, so gradients stay alive), then
-            average-pool k x k (supersampling anti-aliasing).
+Following the batch's plan (genart.plan), for each row band of the (supersampled) grid:
+evaluate the ids read in creation order (a valid post-order), free each value after its last
+use, squash roots to [0, 1] with 0.5 + 0.5 * tanh(v) (smooth, so gradients stay alive), then
+average-pool k x k (supersampling anti-aliasing).
 
 On a CPU a 224^2 population render is bound by passes over memory (about three quarters of
 its time) and per-op overhead (a quarter), so ops write into dead buffers, take constants as
@@ -18,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from genart.errors import GenartError
 from genart.ops import ELEMENTWISE, OPS
+from genart.plan import Plan, build_plan, shared_spatial, uses
 from genart.primitives import COLOUR, SCALAR, Colour, Genome, make_constant
 
 log = logging.getLogger(__name__)
@@ -33,125 +28,6 @@ DEFAULT_BUDGET_BYTES = 4 * 2**30
 MAX_ANTIALIAS = 16
 SERIAL_PIXELS = 2**19   # CPU renders of smaller bands (per value) run on one intra-op thread
 _FUDGE = 3          # op temporaries (noise, hsv) beside the live values
-
-
-@dataclass
-class _Plan:
-    """Unique nodes of a batch; ids are topologically ordered (children first)."""
-    ops: list = field(default_factory=list)          # per id: primitive name, terminal, or None
-    children: list = field(default_factory=list)     # per id: tuple of child ids
-    constant: dict = field(default_factory=dict)     # id -> (offset, channels) into the table
-    spatial: list = field(default_factory=list)      # per id: depends on pixel position
-    heights: list = field(default_factory=list)      # per id: height of its sub-tree
-    channels: list = field(default_factory=list)     # per id: 1 or 3, the value's channels
-    read: list = field(default_factory=list)         # per id: bit mask of the channels read
-    pick: list = field(default_factory=list)         # per id: the one channel computed of a
-                                                     # colour value, or None (all of them)
-    order: list = field(default_factory=list)        # the ids read, in evaluation order
-    roots: list = field(default_factory=list)        # per genome: root id
-    values: list = field(default_factory=list)       # the constant table, floats
-    internal_total: int = 0                          # primitive nodes before sharing
-
-
-def _plan(genomes, per_genome_constants: bool) -> _Plan:
-    plan, table = _Plan(), {}
-
-    def intern(key, op, kids, is_spatial, n_channels, height):
-        uid = table[key] = len(plan.ops)
-        plan.ops.append(op)
-        plan.children.append(kids)
-        plan.spatial.append(is_spatial)
-        plan.heights.append(height)
-        plan.channels.append(n_channels)
-        return uid
-
-    def intern_primitive(key, name, kids):
-        spatial, n_channels, height = False, 1, 0
-        for k in kids:
-            spatial = spatial or plan.spatial[k]
-            n_channels = max(n_channels, plan.channels[k])
-            height = max(height, plan.heights[k])
-        n_channels = 3 if name in _COLOUR_BUILDERS else n_channels
-        return intern(key, name, kids, spatial, n_channels, height + 1)
-
-    for g, genome in enumerate(genomes):
-        stack, found, placed = [], [], []       # constants last first; (id, floats from end)
-        for node in reversed(genome):           # children before parents
-            kind = _KINDS.get(type(node)) or _kind(node)
-            if kind is _PRIMITIVE:
-                kids = tuple(stack[:-node.arity - 1:-1])
-                del stack[-node.arity:]
-                key = (node.name,) + kids
-                uid = table.get(key)
-                stack.append(intern_primitive(key, node.name, kids) if uid is None else uid)
-                plan.internal_total += 1
-            elif kind is _TERMINAL:
-                key = ("t", node.value)
-                uid = table.get(key)
-                stack.append(intern(key, node.value, (), True, 1, 1) if uid is None else uid)
-            else:
-                values = tuple(node.value) if kind is _COLOUR else (node.value,)
-                found.extend(reversed(values))
-                key = ("c", g, len(found)) if per_genome_constants else ("c",) + values
-                uid = table.get(key)
-                uid = intern(key, None, (), False, len(values), 1) if uid is None else uid
-                stack.append(uid)
-                placed.append((uid, len(found), len(values)))
-        if len(stack) != 1:
-            raise GenartError(f"genome {g} is not a complete tree; build genomes with parse()")
-        plan.roots.append(stack[0])
-        base, total = len(plan.values), len(found)   # tree (prefix) order from here on
-        for uid, from_end, size in placed:
-            plan.constant.setdefault(uid, (base + total - from_end, size))
-        plan.values.extend(reversed(found))
-    _pick_channels(plan)
-    return plan
-
-
-_COLOUR_BUILDERS = ("rgb", "hsv")     # 3-channel results; argument i is read on channel i only
-_PRIMITIVE, _TERMINAL, _SCALAR, _COLOUR = "primitive", "terminal", "scalar", "colour"
-_KINDS = {}                            # node class -> kind, filled on first sight
-
-
-def _kind(node) -> str:
-    kind = (_COLOUR if isinstance(node, COLOUR) else _SCALAR if isinstance(node, SCALAR)
-            else _PRIMITIVE if node.arity else _TERMINAL)
-    _KINDS[type(node)] = kind
-    return kind
-
-
-def _pick_channels(plan: _Plan) -> None:
-    """Per id, the channels read of its value (consumers first); store plan.pick and, for an rgb
-    computing one channel, its one argument as its children."""
-    read = [0] * len(plan.ops)                           # bit mask of channels read
-    for root in plan.roots:
-        read[root] = 0b111
-    for uid in range(len(plan.ops) - 1, -1, -1):
-        mask, kids = read[uid], plan.children[uid]
-        if not mask or not kids:
-            continue
-        op = plan.ops[uid]
-        if op in _COLOUR_BUILDERS:
-            if op == "rgb" and mask.bit_count() == 1:    # one channel: only its argument
-                plan.children[uid] = kids = (kids[mask.bit_length() - 1],)
-                wanted = (mask,)
-            else:
-                wanted = (1, 2, 4)                       # argument i on channel i
-        else:
-            wanted = (mask,) * len(kids)
-        for kid, want in zip(kids, wanted):
-            read[kid] |= want
-    plan.read = read
-    plan.order = [uid for uid, mask in enumerate(read) if mask]
-    plan.pick = [mask.bit_length() - 1 if plan.channels[uid] == 3 and mask.bit_count() == 1
-                 else None for uid, mask in enumerate(read)]
-
-
-def sharing(genomes) -> tuple[int, int]:
-    """(primitive nodes computed, primitive nodes in the batch): the effect of the sub-tree
-    cache and of skipping sub-trees nothing reads (an rgb argument whose channel is unused)."""
-    plan = _plan(genomes, per_genome_constants=False)
-    return sum(plan.ops[uid] in OPS for uid in plan.order), plan.internal_total
 
 
 def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -> dict:
@@ -164,25 +40,14 @@ def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -
     return {"x": x, "y": y, "r": torch.sqrt(x * x + y * y), "theta": torch.atan2(y, x)}
 
 
-def _uses(plan: _Plan) -> list[int]:
-    """Per id: how many times its value is read (as a child, and once per genome it roots)."""
-    uses = [0] * len(plan.ops)
-    for kids, read in zip(plan.children, plan.read):
-        for kid in kids if read else ():
-            uses[kid] += 1
-    for root in plan.roots:
-        uses[root] += 1
-    return uses
-
-
-def _evaluate(plan: _Plan, table: torch.Tensor, coords: dict, emit, in_place: bool) -> None:
+def _evaluate(plan: Plan, table: torch.Tensor, coords: dict, emit, in_place: bool) -> None:
     """Compute every id in order, calling emit(genome, value) for each root as it is made.
 
     Values are (1, C, hb, Wk) or smaller (broadcastable). A value is dropped after its last
     use; with `in_place`, an element-wise op writes into an argument whose last use it is and
     whose shape is already the result's (no fresh allocation, which costs page faults).
     """
-    remaining, owners = _uses(plan), {}
+    remaining, owners = uses(plan), {}
     for g, root in enumerate(plan.roots):
         owners.setdefault(root, []).append(g)
     values, owned = [None] * len(plan.ops), [False] * len(plan.ops)
@@ -269,12 +134,12 @@ def _check_size(size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _band_rows(plan: _Plan, n: int, size, k: int, grad: bool, budget: int) -> int:
+def _band_rows(plan: Plan, n: int, size, k: int, grad: bool, budget: int) -> int:
     """Output rows per band so that the estimated peak stays within budget, or GenartError."""
     height, width = size
     spatial = sum(1 for uid, op in enumerate(plan.ops) if op in OPS and plan.spatial[uid])
     depth = max((plan.heights[r] for r in plan.roots), default=0)
-    live = spatial if grad else min(spatial, 2 * depth + 2 + _shared(plan))
+    live = spatial if grad else min(spatial, 2 * depth + 2 + shared_spatial(plan))
     planes = 2 + _FUDGE * 3 * (live + 1)                 # r, theta, then 3-channel values
     row_bytes = planes * width * k * 4 * k               # one output row = k supersampled rows
     output = n * 3 * height * width * 4 * (2 if grad else 1)
@@ -285,14 +150,6 @@ def _band_rows(plan: _Plan, n: int, size, k: int, grad: bool, budget: int) -> in
             f"rendering {n} image(s) of {height}x{width} with antialias {k} needs {need:.1f} GiB,"
             f" budget {budget / 2**30:.1f} GiB; use a smaller --size or --aa")
     return int(min(rows, height))
-
-
-def _shared(plan: _Plan) -> int:
-    counts = [0] * len(plan.ops)
-    for kids in plan.children:
-        for kid in kids:
-            counts[kid] += 1
-    return sum(1 for uid, c in enumerate(counts) if c > 1 and plan.spatial[uid])
 
 
 def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
@@ -313,7 +170,7 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         raise GenartError(f"antialias must be an int in 1..{MAX_ANTIALIAS}, got {antialias!r}")
     device, n, k = torch.device(device), len(genomes), antialias
     grad = constants is not None
-    plan = _plan(genomes, per_genome_constants=grad)
+    plan = build_plan(genomes, per_genome_constants=grad)
     band = _band_rows(plan, n, (height, width), k, grad, budget_bytes)
     log.debug("render %d genomes at %dx%d (aa %d): %d of %d primitive nodes computed, "
               "%d-row bands", n, height, width, k, sum(op in OPS for op in plan.ops),
@@ -344,7 +201,7 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         return out
 
 
-def _render_differentiable(plan: _Plan, table, n: int, size: tuple, k: int, band: int):
+def _render_differentiable(plan: Plan, table, n: int, size: tuple, k: int, band: int):
     height, width = size
     bands = []
     for r0 in range(0, height, band):

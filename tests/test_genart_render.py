@@ -8,7 +8,7 @@ from deap import gp
 
 from genart import (PSET, GenartError, constants_of, parse, random_genomes, render_batch,
                     with_constants)
-from genart.render import sharing
+from genart.plan import sharing
 
 
 def squash(v):
