@@ -73,7 +73,9 @@ def start_explore(path, config: ExploreConfig, model=None) -> ExploreSession:
     """A new explore folder (refuses an existing one) with its first batch scored."""
     RunDir.refuse_existing(path)
     explorer = build_explorer(config, model)      # bad classes or model: fail before mkdir
-    session = ExploreSession(RunDir.create(path, config), config, explorer)
+    run = RunDir.create(path, config)
+    run.lock()
+    session = ExploreSession(run, config, explorer)
     (session.run.path / "cells").mkdir(exist_ok=True)
     explorer.start()
     _after_generation(session, explorer.evaluations, 0.0)
@@ -87,6 +89,7 @@ def resume_explore(path, *, extra_generations: int | None = None,
     state = run.load_checkpoint()
     config = ExploreConfig.from_json(state["config"] if state else
                                      json.loads(run.config_path.read_text(encoding="utf-8")))
+    run.lock()
     explorer = build_explorer(config, model)
     (run.path / "cells").mkdir(exist_ok=True)
     session = ExploreSession(run, config, explorer, exported=_on_disk(run))

@@ -97,3 +97,20 @@ def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):
     assert page.count("class='card cell'") == 10
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [e["generation"] for e in log] == list(range(5))
+
+
+@pytest.mark.parametrize("command", [["explore", *SMALL], ["evolve", "crab", *SMALL[2:]]])
+def test_a_running_search_refuses_a_second_writer(tmp_path, command):
+    out = tmp_path / "run"
+    first = genart(*command, "--generations", "10000", "--out", str(out))
+    try:
+        deadline = time.monotonic() + 90
+        while not (out / "checkpoint.json").is_file() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = genart("resume", str(out), "--quiet")
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 2 and "being evolved by another process" in err
+        assert first.poll() is None                      # the first writer is untouched
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
