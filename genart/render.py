@@ -118,11 +118,12 @@ def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -
         image = torch.nan_to_num(value, nan=0.0).mul_(2.0).sigmoid_()
         out.copy_(F.avg_pool2d(image.expand(1, channels, *shape), k)[0].expand_as(out))
         return
-    image = out[:channels]                        # in the output itself: no fresh buffer
-    torch.mul(value[0].expand_as(image), 2.0, out=image)
-    image.nan_to_num_(nan=0.0).sigmoid_()
+    image = torch.mul(value[0], 2.0).nan_to_num_(nan=0.0)     # in cache; out is written once
     if channels == 1:
-        out[1:].copy_(image.expand_as(out[1:]))
+        torch.sigmoid(image.expand_as(out[:1]), out=out[:1])
+        out[1:].copy_(out[:1].expand_as(out[1:]))
+    else:
+        torch.sigmoid(image.expand_as(out), out=out)
 
 
 def _check_size(size) -> tuple[int, int]:
