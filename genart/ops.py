@@ -32,7 +32,7 @@ def _above(a: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     Written as floats: torch's CPU compare into bool and `where` are scalar loops, ~5x slower
     than a float compare and a fused multiply-add at 224^2.
     """
-    return torch.gt(a, threshold, out=torch.empty_like(a, requires_grad=False))
+    return torch.gt(a, threshold, out=torch.empty_like(a))
 
 
 def _safe_divisor(b: torch.Tensor) -> torch.Tensor:
@@ -127,7 +127,7 @@ def hsv(h, s, v, channel: int | None = None):
     ramp = torch.add(_TWO, e.abs_(), alpha=-6.0).clamp_(0.0, 1.0)
     value = torch.clamp(v, -1.0, 1.0)                                # 2 val - 1
     sat2 = torch.clamp(s, -1.0, 1.0).add_(_ONE)                      # 2 sat
-    return torch.addcmul(value, (value + _ONE) * sat2, ramp, value=-0.5)
+    return torch.addcmul(value, torch.addcmul(sat2, value, sat2), ramp, value=-0.5)
 
 
 def _div(a, b, out=None):

@@ -196,8 +196,9 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
                 r1 = min(r0 + band, height)
                 coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
                 shape = ((r1 - r0) * k, width * k)
+                rows = out.narrow(2, r0, r1 - r0)
                 _evaluate(plan, table, coords,
-                          lambda g, value: _squash_into(out[g, :, r0:r1], value, shape, k),
+                          lambda g, value: _squash_into(rows[g], value, shape, k),
                           in_place=True)
         return out
 
