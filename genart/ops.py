@@ -37,7 +37,8 @@ def _above(a: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
 
 def _safe_divisor(b: torch.Tensor) -> torch.Tensor:
     """b where |b| > EPS_DIV, else 1: (1 - m) + b m, exact for m in {0, 1}; NaN stays NaN."""
-    m = _above(b.abs(), _EPS_DIV)
+    m = b.detach().abs()
+    torch.gt(m, _EPS_DIV, out=m)                      # the mask in |b|'s own buffer
     return torch.addcmul(_ONE - m, b, m)
 
 
@@ -75,9 +76,9 @@ def _gather_cells(cell: torch.Tensor) -> torch.Tensor:
 
 def _noise_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Smoothstep fade weight and lattice cell (mod 289, as float) along one axis, at a's shape."""
-    u = torch.nan_to_num(a * _FREQ).clamp_(-1e6, 1e6)
-    cell = torch.floor(u)
-    t = u - cell
+    u = (a * _FREQ).nan_to_num_().clamp_(-1e6, 1e6)   # in place where it can: a buffer
+    cell = torch.floor(u)                              # still in cache is cheaper than a new one
+    t = u.sub_(cell)
     fade = torch.sub(_THREE, t, alpha=2.0).mul_(t).mul_(t)
     period = torch.div(cell, _PERIOD).floor_()     # exact: |cell| <= 1e6, so no remainder
     return fade, cell.sub_(period, alpha=289.0)
@@ -123,7 +124,7 @@ def hsv(h, s, v, channel: int | None = None):
     if channel is not None:                                          # that channel alone
         offsets = offsets[:, channel:channel + 1]
     g = torch.add(offsets, h, alpha=0.5)                             # (1, 3, h, w)
-    e = g - torch.round(g)
+    e = g.sub_(torch.round(g))
     ramp = torch.add(_TWO, e.abs_(), alpha=-6.0).clamp_(0.0, 1.0)
     value = torch.clamp(v, -1.0, 1.0)                                # 2 val - 1
     sat2 = torch.clamp(s, -1.0, 1.0).add_(_ONE)                      # 2 sat
