@@ -84,7 +84,7 @@ def _noise_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return fade, cell.sub_(period, alpha=289.0)
 
 
-def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def noise(a: torch.Tensor, b: torch.Tensor, out=None) -> torch.Tensor:
     """Value noise, smoothstep fade, lattice fixed in formula units (resolution independent).
 
     Lattice values come from webgl-noise's permute hash (exact in float arithmetic, so they
@@ -96,7 +96,7 @@ def noise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     sv, j = _noise_axis(b)
     cell = torch.add(i, j, alpha=289.0).to(torch.int32)             # exact below 2^24
     c0, c1, c2, c3 = _gather_cells(cell).unbind(-1)                  # strided views
-    top = torch.addcmul(c0, su, c1)                                  # contiguous from here on
+    top = torch.addcmul(c0, su, c1, out=out)                         # contiguous from here on
     return top.addcmul_(sv, torch.addcmul(c2, su, c3))
 
 
@@ -184,6 +184,6 @@ OPS = {
     "hsv": hsv,
     "noise": noise,
 }
-# Element-wise ops that accept `out=`: the renderer writes them into an argument's buffer
-# when that argument is dead after this op and already has the result's shape.
-ELEMENTWISE = frozenset(OPS) - {"rgb", "hsv", "noise"}
+# Ops that broadcast like element-wise ones and accept `out=`: the renderer writes them into an
+# argument's buffer when that argument is dead after this op and already has the result's shape.
+ELEMENTWISE = frozenset(OPS) - {"rgb", "hsv"}
