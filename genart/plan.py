@@ -31,6 +31,11 @@ class Plan:
     values: list = field(default_factory=list)       # the constant table, floats
     internal_total: int = 0                          # primitive nodes before sharing
 
+    @property
+    def computed(self) -> int:
+        """Primitive nodes a render computes (after sharing and skipping unread sub-trees)."""
+        return sum(self.ops[uid] in OPS for uid in self.order)
+
 
 def build_plan(genomes, per_genome_constants: bool) -> Plan:
     """The plan of a batch; with per_genome_constants every genome keeps its own constants
@@ -132,7 +137,7 @@ def sharing(genomes) -> tuple[int, int]:
     """(primitive nodes computed, primitive nodes in the batch): the effect of the sub-tree
     cache and of skipping sub-trees nothing reads (an rgb argument whose channel is unused)."""
     plan = build_plan(genomes, per_genome_constants=False)
-    return sum(plan.ops[uid] in OPS for uid in plan.order), plan.internal_total
+    return plan.computed, plan.internal_total
 
 
 def uses(plan: Plan) -> list[int]:

@@ -115,8 +115,7 @@ def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -
     """_squash written into out (3, hb, W), computed on the value's own channel count."""
     channels = value.shape[1]
     if k > 1:
-        image = torch.nan_to_num(value, nan=0.0).mul_(2.0).sigmoid_()
-        out.copy_(F.avg_pool2d(image.expand(1, channels, *shape), k)[0].expand_as(out))
+        out.copy_(_squash(value, shape, k)[0].expand_as(out))
         return
     image = torch.mul(value[0], 2.0).nan_to_num_(nan=0.0)     # in cache; out is written once
     if channels == 1:
@@ -173,9 +172,9 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
     grad = constants is not None
     plan = build_plan(genomes, per_genome_constants=grad)
     band = _band_rows(plan, n, (height, width), k, grad, budget_bytes)
-    log.debug("render %d genomes at %dx%d (aa %d): %d of %d primitive nodes computed, "
-              "%d-row bands", n, height, width, k, sum(op in OPS for op in plan.ops),
-              plan.internal_total, band)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("render %d genomes at %dx%d (aa %d): %d of %d primitive nodes computed, "
+                  "%d-row bands", n, height, width, k, plan.computed, plan.internal_total, band)
     if grad:
         if len(constants) != n:
             raise GenartError(f"got {len(constants)} constant tensors for {n} genomes")
