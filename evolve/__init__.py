@@ -1,6 +1,9 @@
-"""evolve: the composition root — DEAP search, run folders, MAP-Elites, and the `genart` CLI.
+"""evolve: the composition root — the only package that wires `genart` and `scorers` together.
 
-The only package that imports both `genart` (formulas → images) and `scorers` (images → numbers).
+Folders by role, dependencies one way (tested in tests/test_layering.py):
+    cli/, bench/   the `genart` command: one module per command group, progress, stop handling
+    runfolder/     a run on disk: RunDir, sessions, gallery, audit, polish
+    search/        DEAP operators, constant tuning, generation loop, class archive, settings
 """
 import os
 

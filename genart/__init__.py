@@ -8,10 +8,10 @@ reads them back exactly, never with eval. Devices are always passed in.
 """
 from genart.errors import GenartError
 from genart.formula import FormulaError, parse
-from genart.images import read_formula, read_png, save_png
+from genart.images import contact_sheet, read_formula, read_png, save_png
 from genart.primitives import PSET, Fitness, Genome, random_genome, random_genomes
 from genart.render import constants_of, render_batch, with_constants
 
 __all__ = ["PSET", "Genome", "Fitness", "GenartError", "FormulaError", "parse",
            "random_genome", "random_genomes", "render_batch", "constants_of", "with_constants",
-           "save_png", "read_png", "read_formula"]
+           "save_png", "read_png", "read_formula", "contact_sheet"]

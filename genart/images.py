@@ -1,6 +1,7 @@
 """PNG files that carry their formula: float images at the boundary become uint8 RGB."""
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from importlib import metadata
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from genart.errors import GenartError
+
+LABEL_HEIGHT = 14     # pixels under each tile of a contact sheet
 
 
 def _version() -> str:
@@ -68,3 +71,20 @@ def read_formula(path) -> str:
     if "formula" not in text:
         raise GenartError(f"{path} has no formula in its metadata; was it made by genart?")
     return text["formula"]
+
+
+def contact_sheet(images: torch.Tensor, labels: list[str]) -> Image.Image:
+    """Tiles (N, 3, S, S) in a near-square grid, each with its label underneath."""
+    n, _, size, _ = images.shape
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    sheet = Image.new("RGB", (cols * size, rows * (size + LABEL_HEIGHT)), "white")
+    draw, font = ImageDraw.Draw(sheet), ImageFont.load_default()
+    tiles = (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
+    chars = max(4, size // 6)
+    for k, (tile, label) in enumerate(zip(tiles, labels)):
+        left, top = (k % cols) * size, (k // cols) * (size + LABEL_HEIGHT)
+        sheet.paste(Image.fromarray(np.asarray(tile)), (left, top))
+        text = label if len(label) <= chars else label[:chars - 1] + "…"
+        draw.text((left + 2, top + size + 1), text.replace("…", "~"), fill="black", font=font)
+    return sheet

@@ -4,7 +4,8 @@ import json
 from PIL import Image
 
 from evolve.cli import main
-from evolve.rundir import RunConfig, RunDir, write_json
+from evolve.runfolder.rundir import RunDir, write_json
+from evolve.search.settings import RunConfig
 from genart import read_png
 
 FORMULA = "add(sin(mul(x, 3.1)), mul(r, y))"

@@ -7,74 +7,18 @@ the new one, never a partial one. No pickle anywhere: a checkpoint is formulas a
 """
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import json
 import os
-import random
 import re
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from evolve.errors import RunError
+from evolve.search.settings import CHECKPOINT_VERSION, RunConfig
 
-CHECKPOINT_VERSION = 1
 WALL_CLOCK_FIELDS = ("elapsed", "saved_at")   # checkpoint fields that differ between equal runs
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that decides a run; saved as config.json and inside every checkpoint."""
-    target: str
-    model: str = "efficientnet-lite0"
-    population: int = 16
-    generations: int | None = None          # budget: total generations of the run
-    seconds: float | None = None            # budget: total seconds of evolution (over resumes)
-    size: int = 128                         # scoring render size; the model resizes to its own
-    record_size: int = 1024
-    record_antialias: int = 2
-    record_gain: float = 0.005              # a new best must beat the last record by this much
-    naturalness: float = 2.0                # λ of the soft penalty λ·max(0, residual − τ)
-    naturalness_tau: float = 0.03
-    naturalness_weight: float = 0.1         # TV-denoise weight of the residual
-    seed: int = 0
-    device: str = "auto"
-    tune: bool = True
-    tune_steps: int = 10
-    tune_share: float = 0.125               # fraction of the population tuned each generation
-    tune_lr: float = 0.1
-    pareto: bool = False
-    crossover_prob: float = 0.5
-    mutation_prob: float = 0.5
-    tournament_size: int = 3
-    elites: int = 2
-    max_height: int = 17
-    max_nodes: int = 900
-    sine_share: float = 0.5                 # share of the first population built as sine sums
-    sine_terms: int = 12                    # sines per channel in those
-    sine_frequency: float = 12.0            # std of their x, y, r coefficients
-    sine_amplitude: float = 2.5             # std of each channel's sum (before the tanh squash)
-    init_min_depth: int = 2
-    init_max_depth: int = 6
-    checkpoint_every: int = 1               # generations
-    checkpoint_minutes: float = 5.0
-    chunk_size: int = 16
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "RunConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise RunError(f"config has unknown settings {unknown}; was it written by a newer genart?")
-        return cls(**data)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -96,30 +40,6 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 def write_json(path: Path, value) -> None:
     write_atomic(path, json.dumps(value, indent=1) + "\n")
-
-
-# --- random states: Python's `random` (DEAP draws from it), numpy, torch — as JSON lists ------
-
-def rng_states() -> dict:
-    version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"python": [version, list(internal), gauss],
-            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-            "torch": torch.get_rng_state().tolist()}
-
-
-def set_rng_states(states: dict) -> None:
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = states["numpy"]
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(torch.tensor(states["torch"], dtype=torch.uint8))
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def default_out(target: str, root: str = "runs") -> Path:

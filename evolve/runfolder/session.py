@@ -18,10 +18,10 @@ import torch
 from genart import render_batch, save_png
 from scorers import load_model, make_objective
 
-from evolve.errors import RunError
-from evolve.gallery import build_gallery
-from evolve.loop import Evaluator, Evolution, make_naturalness, scalar
-from evolve.rundir import RunConfig, RunDir, write_atomic, write_json
+from evolve.runfolder.gallery import build_gallery
+from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
+from evolve.runfolder.rundir import RunDir, write_atomic, write_json
+from evolve.search.settings import RunConfig, resolve_device
 
 log = logging.getLogger(__name__)
 RECORD_EVERY_S = 600     # a smaller gain than record_gain is still recorded after this long
@@ -45,16 +45,6 @@ class Session:
     @property
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RunError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
-    if name not in ("cpu", "cuda"):
-        raise RunError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return torch.device(name)
 
 
 def build_evolution(config: RunConfig, model=None) -> tuple[Evolution, object]:

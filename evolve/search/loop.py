@@ -20,10 +20,10 @@ from deap import tools
 from genart import Genome, parse, render_batch
 from scorers import Naturalness, Scores, score_population
 
-from evolve import operators
-from evolve.operators import Pareto, Variation, clone
-from evolve.rundir import RunConfig, rng_states, seed_everything, set_rng_states
-from evolve.tuning import tune_constants
+from evolve.search import operators
+from evolve.search.operators import Pareto, Variation, clone
+from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
+from evolve.search.tuning import tune_constants
 
 PARTS = ("fitness", "objective", "residual", "penalty", "top_class", "top_prob")
 

@@ -22,10 +22,10 @@ import torch
 from genart import Genome, constants_of, parse
 from scorers import class_probabilities
 
-from evolve import operators
-from evolve.loop import Evaluator, make_naturalness, make_variation
-from evolve.rundir import RunConfig, rng_states, seed_everything, set_rng_states
-from evolve.tuning import tune_constants
+from evolve.search import operators
+from evolve.search.loop import Evaluator, make_naturalness, make_variation
+from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
+from evolve.search.tuning import tune_constants
 
 THRESHOLDS = (0.5, 0.9, 0.99)
 

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-import evolve.audit as audit
+import evolve.runfolder.audit as audit
 from evolve.cli import main
 from genart import read_png
 from scorers import AugmentedObjective, ClassObjective, resolve_classes

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from evolve.cli import main
-from evolve.rundir import WALL_CLOCK_FIELDS
+from evolve.runfolder.rundir import WALL_CLOCK_FIELDS
 from genart import parse, read_formula, read_png, render_batch
 
 SMALL = ["crab", "--pop", "12", "--size", "64", "--record-size", "96", "--tune-steps", "2",
@@ -151,7 +151,7 @@ def test_pareto_run_records_its_front_in_the_gallery(tmp_path):
 
 
 def test_a_run_in_progress_cannot_be_resumed_twice(reference_run, tmp_path, capsys):
-    from evolve.rundir import RunDir
+    from evolve.runfolder.rundir import RunDir
     run = tmp_path / "locked"
     shutil.copytree(reference_run, run)
     holder = RunDir.open(run)

@@ -45,7 +45,7 @@ def test_random_sheet_carries_its_formulas(tmp_path):
 
 
 def test_bad_formula_from_the_shell_is_one_line_and_exit_2(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "evolve.cli", "render", "add(x, nope)",
+    result = subprocess.run([sys.executable, "-m", "evolve", "render", "add(x, nope)",
                              "-o", str(tmp_path / "o.png")], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("genart: error: bad formula at character 7: unknown name")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from evolve.rundir import RunDir, write_atomic
+from evolve.runfolder.rundir import RunDir, write_atomic
 
 PLOT_SIZE = (520, 300)
 EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)"),

@@ -1,24 +1,18 @@
-"""`genart evolve`, `genart resume`, `genart gallery`: unattended runs from the command line.
-
-Ctrl-C or SIGTERM finishes the current generation, checkpoints and exits 0 with the resume
-command; a second Ctrl-C stops at once (every write is atomic, so nothing is left half-written).
+"""What `genart evolve` and `genart explore` share on the command line: budgets, search flags,
+stop handling (Ctrl-C / SIGTERM finish the generation) and the progress bar.
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-from pathlib import Path
 
 from evolve.errors import RunError
-from evolve.gallery import build_gallery
-from evolve.rundir import RunConfig, RunDir, default_out
-from evolve.session import drive, resume_run, start_run
-
-DEFAULTS = RunConfig(target="crab")
+from evolve.runfolder.session import drive
+from evolve.search.settings import RunConfig
 
 
-def _budget(args) -> dict:
+def budget_of(args) -> dict:
     chosen = [name for name in ("generations", "minutes", "hours")
               if getattr(args, name, None) is not None]
     if len(chosen) > 1:
@@ -102,22 +96,9 @@ def drive_until_stopped(session, progress, run_generations=drive) -> bool:
     return stop.stopping
 
 
-def _drive(session, quiet: bool) -> int:
-    stopped = drive_until_stopped(session, Progress(session.config, quiet))
-    run = session.run.path
-    best = session.evolution.best.parts
-    print(f"genart: generation {session.evolution.generation}, best fitness "
-          f"{best['fitness']:.4f} (objective {best['objective']:.4f}, residual "
-          f"{best['residual']:.4f}), {session.records} records")
-    print(f"genart: gallery: {run / 'index.html'}")
-    if stopped:
-        print(f"genart: stopped; continue with: genart resume {run}")
-    return 0
-
-
 def search_settings(args) -> dict:
     """The RunConfig fields that evolve and explore share, from their shared flags."""
-    budget = _budget(args)
+    budget = budget_of(args)
     if budget["generations"] is None and budget["seconds"] is None:
         budget["seconds"] = 30 * 60.0
     if args.pop < 2:
@@ -126,37 +107,6 @@ def search_settings(args) -> dict:
                 naturalness=args.naturalness, seed=args.seed, device=args.device,
                 tune=args.tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
                 tune_lr=args.tune_lr, **budget)
-
-
-def run_evolve(args) -> int:
-    config = RunConfig(target=args.target, record_size=args.record_size, pareto=args.pareto,
-                       **search_settings(args))
-    out = Path(args.out) if args.out else default_out(args.target)
-    session = start_run(out, config)
-    if not args.quiet:
-        print(f"genart: run folder {out}", flush=True)
-    code = _drive(session, args.quiet)
-    if args.polish:   # --polish: dream the best records at the end (evolve/cli_dream.py)
-        from evolve.cli_dream import polish_after_run
-        code = polish_after_run(out, args) or code
-    return code
-
-
-def run_resume(args) -> int:
-    budget = _budget(args)
-    from evolve.explore_run import is_explore_run      # explore runs resume in cli_explore
-    if is_explore_run(args.run):
-        from evolve.cli_explore import resume_explore_command
-        return resume_explore_command(args, budget)
-    session = resume_run(Path(args.run), extra_generations=budget["generations"],
-                         extra_seconds=budget["seconds"])
-    return _drive(session, args.quiet)
-
-
-def run_gallery(args) -> int:
-    page = build_gallery(RunDir.open(Path(args.run)))
-    print(f"genart: gallery: {page}")
-    return 0
 
 
 def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
@@ -178,34 +128,9 @@ def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
                    help=f"constant tuning by Adam (default {'on' if d.tune else 'off'})")
 
 
-def _add_budget(parser: argparse.ArgumentParser, what: str) -> None:
+def add_budget_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     group = parser.add_argument_group("budget (one of)")
     group.add_argument("--generations", type=int, help=f"generations {what}")
     group.add_argument("--minutes", type=float, help=f"minutes {what}")
     group.add_argument("--hours", type=float, help=f"hours {what}")
     parser.add_argument("--quiet", action="store_true", help="plain log lines instead of a bar")
-
-
-def register(sub) -> None:
-    d = DEFAULTS
-    p = sub.add_parser("evolve", help="evolve formulas towards a target (unattended, resumable)")
-    p.add_argument("target", help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
-    add_search_arguments(p, d)
-    p.add_argument("--record-size", type=int, default=d.record_size,
-                   help="size of the anti-aliased render of each record (0: none)")
-    p.add_argument("--pareto", action="store_true",
-                   help="NSGA-II on (objective, −residual); the front goes to the gallery")
-    p.add_argument("--polish", type=int, nargs="?", const=3, default=0, metavar="K",
-                   help="at the end, dream the K best records into RUN/polished (default K 3)")
-    p.add_argument("--polish-size", type=int, default=1024, help="render side for --polish")
-    _add_budget(p, "in all (default: 30 minutes)")
-    p.set_defaults(func=run_evolve)
-
-    p = sub.add_parser("resume", help="continue a run from its checkpoint")
-    p.add_argument("run", help="run folder")
-    _add_budget(p, "more (default: what is left of the run's own budget)")
-    p.set_defaults(func=run_resume)
-
-    p = sub.add_parser("gallery", help="rebuild a run's index.html and fitness.png")
-    p.add_argument("run", help="run folder")
-    p.set_defaults(func=run_gallery)

@@ -3,7 +3,7 @@ import re
 
 import torch
 
-from evolve.bench import PAIRS, render_part
+from evolve.bench.render import PAIRS, render_part
 
 
 def test_render_part_reports_both_rates_the_ratio_and_the_cache():

@@ -1,29 +1,14 @@
 """`genart render` and `genart random`: formulas to PNG files, and a sheet of random formulas."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
-from genart import parse, random_genomes, read_formula, render_batch, save_png
+from genart import contact_sheet, parse, random_genomes, read_formula, render_batch, save_png
 from genart.errors import GenartError
-
-LABEL_HEIGHT = 14
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GenartError(f"--device {name}, but torch sees no CUDA device; use --device cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise GenartError(f"unknown device {name!r}; use auto, cpu or cuda") from None
-
+from evolve.search.settings import resolve_device
 
 def formula_text(source: str) -> str:
     """FORMULA text, @file.formula, or a PNG written by genart."""
@@ -39,7 +24,7 @@ def formula_text(source: str) -> str:
 
 def run_render(args) -> int:
     genome = parse(formula_text(args.formula))
-    device = _device(args.device)
+    device = resolve_device(args.device)
     image = render_batch([genome], args.size, device, antialias=args.aa)[0]
     save_png(args.output, image, formula=str(genome),
              meta={"size": args.size, "antialias": args.aa})
@@ -47,28 +32,11 @@ def run_render(args) -> int:
     return 0
 
 
-def contact_sheet(images: torch.Tensor, labels: list[str]) -> Image.Image:
-    """Tiles (N, 3, S, S) in a near-square grid, each with its label underneath."""
-    n, _, size, _ = images.shape
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    sheet = Image.new("RGB", (cols * size, rows * (size + LABEL_HEIGHT)), "white")
-    draw, font = ImageDraw.Draw(sheet), ImageFont.load_default()
-    tiles = (images.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
-    chars = max(4, size // 6)
-    for k, (tile, label) in enumerate(zip(tiles, labels)):
-        left, top = (k % cols) * size, (k // cols) * (size + LABEL_HEIGHT)
-        sheet.paste(Image.fromarray(np.asarray(tile)), (left, top))
-        text = label if len(label) <= chars else label[:chars - 1] + "…"
-        draw.text((left + 2, top + size + 1), text.replace("…", "~"), fill="black", font=font)
-    return sheet
-
-
 def run_random(args) -> int:
     if args.n < 1:
         raise GenartError(f"--n must be at least 1, got {args.n}")
     genomes = random_genomes(args.n, args.seed)
-    images = render_batch(genomes, args.size, _device(args.device))
+    images = render_batch(genomes, args.size, resolve_device(args.device))
     sheet = contact_sheet(images, [str(g) for g in genomes])
     pixels = torch.from_numpy(np.asarray(sheet).copy()).permute(2, 0, 1).float() / 255
     save_png(args.output, pixels, meta={"formulas": "\n".join(str(g) for g in genomes),

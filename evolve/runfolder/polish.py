@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from genart import parse, read_png, render_batch, save_png
+from genart import contact_sheet, parse, read_png, render_batch, save_png
 from evolve.errors import RunError
-from evolve.gallery import build_gallery
-from evolve.rundir import RunDir, write_json
+from evolve.runfolder.gallery import build_gallery
+from evolve.runfolder.rundir import RunDir, write_json
 from scorers import ClassObjective, LayerObjective, make_objective, tv_residual
 from scorers.dream import MixObjective
 
@@ -117,7 +117,6 @@ def write_zoom(frames: list[torch.Tensor], folder: Path, *, duration_ms: int = 8
 def sweep_sheet(original: torch.Tensor, dreams: list[tuple[str, torch.Tensor]],
                 tile: int = 256) -> torch.Tensor:
     """A labelled contact sheet (3, H, W): the original, then one tile per dreamed layer."""
-    from evolve.cli_images import contact_sheet
 
     images = [original] + [image for _, image in dreams]
     tiles = torch.stack([F.interpolate(i[None].float().cpu(), size=(tile, tile), mode="bilinear",

@@ -20,10 +20,11 @@ from genart import parse, save_png
 from scorers import load_model, resolve_classes
 
 from evolve.errors import RunError
-from evolve.explore import Explorer, ExploreConfig
-from evolve.gallery import build_gallery
-from evolve.rundir import RunDir, write_atomic, write_json
-from evolve.session import _extend, drive, resolve_device
+from evolve.search.explore import Explorer, ExploreConfig
+from evolve.runfolder.gallery import build_gallery
+from evolve.runfolder.rundir import RunDir, write_atomic, write_json
+from evolve.runfolder.session import _extend, drive
+from evolve.search.settings import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """`genart explore` (MAP-Elites fooling archive) and `genart audit` (robustness and transfer).
 
-Flags are shared with `genart evolve` (cli_runs.add_search_arguments); `genart resume` routes an
+Flags are shared with `genart evolve` (cli.progress.add_search_arguments); `genart resume` routes an
 explore run here by its config kind. Ctrl-C finishes the generation, checkpoints and exits 0.
 """
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evolve.cli_runs import (Progress, _add_budget, add_search_arguments, drive_until_stopped,
+from evolve.cli.progress import (Progress, add_budget_arguments, add_search_arguments, drive_until_stopped,
                              search_settings)
 from evolve.errors import RunError
-from evolve.explore import ExploreConfig
-from evolve.explore_run import drive_explore, resume_explore, start_explore
-from evolve.rundir import default_out
+from evolve.search.explore import ExploreConfig
+from evolve.runfolder.explore_run import drive_explore, resume_explore, start_explore
+from evolve.runfolder.rundir import default_out
 
 DEFAULTS = ExploreConfig()
 
@@ -41,7 +41,7 @@ def run_explore(args) -> int:
 
 
 def resume_explore_command(args, budget: dict) -> int:
-    """`genart resume RUN` on an explore run (called from cli_runs.run_resume)."""
+    """`genart resume RUN` on an explore run (called from cli/runs.py run_resume)."""
     session = resume_explore(Path(args.run), extra_generations=budget["generations"],
                              extra_seconds=budget["seconds"])
     return _drive(session, args.quiet)
@@ -73,7 +73,7 @@ def print_report(report: dict) -> None:
 
 
 def run_audit(args) -> int:
-    from evolve.audit import audit_run, format_table
+    from evolve.runfolder.audit import audit_run, format_table
     result = audit_run(Path(args.run), other=args.model, crops=args.crops, seed=args.seed,
                        device=args.device)
     print(format_table(result))
@@ -94,7 +94,7 @@ def register(sub) -> None:
                    help="hard naturalness gate (score 0 when the residual ≥ τ) instead of λ")
     p.add_argument("--random-share", type=float, default=d.random_share,
                    help=f"share of each batch that is new random genomes ({d.random_share})")
-    _add_budget(p, "in all (default: 30 minutes)")
+    add_budget_arguments(p, "in all (default: 30 minutes)")
     p.set_defaults(func=run_explore)
 
     p = sub.add_parser("audit", help="robustness (crops, flips) and transfer of a run's images")

@@ -17,11 +17,11 @@ from scorers.errors import ScorerError
 from evolve.errors import RunError
 
 COMMAND_MODULES = (
-    "evolve.cli_images",
-    "evolve.cli_scorers",
-    "evolve.cli_runs",
-    "evolve.cli_dream",
-    "evolve.cli_explore",
+    "evolve.cli.images",
+    "evolve.cli.scorers",
+    "evolve.cli.runs",
+    "evolve.cli.dream",
+    "evolve.cli.explore",
     "evolve.bench",
 )
 USER_ERRORS = (GenartError, ScorerError, RunError, FileNotFoundError, IsADirectoryError)
@@ -67,6 +67,3 @@ def main(argv: list[str] | None = None) -> int:
         print("genart: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,86 @@
+"""`genart evolve`, `genart resume`, `genart gallery`: unattended runs from the command line.
+
+Ctrl-C or SIGTERM finishes the current generation, checkpoints and exits 0 with the resume
+command; a second Ctrl-C stops at once (every write is atomic, so nothing is left half-written).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evolve.cli.progress import (Progress, add_budget_arguments, add_search_arguments, budget_of,
+                                 drive_until_stopped, search_settings)
+from evolve.runfolder.gallery import build_gallery
+from evolve.runfolder.rundir import RunDir, default_out
+from evolve.search.settings import RunConfig
+from evolve.runfolder.session import resume_run, start_run
+
+DEFAULTS = RunConfig(target="crab")
+
+
+def _drive(session, quiet: bool) -> int:
+    stopped = drive_until_stopped(session, Progress(session.config, quiet))
+    run = session.run.path
+    best = session.evolution.best.parts
+    print(f"genart: generation {session.evolution.generation}, best fitness "
+          f"{best['fitness']:.4f} (objective {best['objective']:.4f}, residual "
+          f"{best['residual']:.4f}), {session.records} records")
+    print(f"genart: gallery: {run / 'index.html'}")
+    if stopped:
+        print(f"genart: stopped; continue with: genart resume {run}")
+    return 0
+
+
+def run_evolve(args) -> int:
+    config = RunConfig(target=args.target, record_size=args.record_size, pareto=args.pareto,
+                       **search_settings(args))
+    out = Path(args.out) if args.out else default_out(args.target)
+    session = start_run(out, config)
+    if not args.quiet:
+        print(f"genart: run folder {out}", flush=True)
+    code = _drive(session, args.quiet)
+    if args.polish:   # --polish: dream the best records at the end (evolve/cli/dream.py)
+        from evolve.cli.dream import polish_after_run
+        code = polish_after_run(out, args) or code
+    return code
+
+
+def run_resume(args) -> int:
+    budget = budget_of(args)
+    from evolve.runfolder.explore_run import is_explore_run      # explore runs resume in cli/explore.py
+    if is_explore_run(args.run):
+        from evolve.cli.explore import resume_explore_command
+        return resume_explore_command(args, budget)
+    session = resume_run(Path(args.run), extra_generations=budget["generations"],
+                         extra_seconds=budget["seconds"])
+    return _drive(session, args.quiet)
+
+
+def run_gallery(args) -> int:
+    page = build_gallery(RunDir.open(Path(args.run)))
+    print(f"genart: gallery: {page}")
+    return 0
+
+
+def register(sub) -> None:
+    d = DEFAULTS
+    p = sub.add_parser("evolve", help="evolve formulas towards a target (unattended, resumable)")
+    p.add_argument("target", help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
+    add_search_arguments(p, d)
+    p.add_argument("--record-size", type=int, default=d.record_size,
+                   help="size of the anti-aliased render of each record (0: none)")
+    p.add_argument("--pareto", action="store_true",
+                   help="NSGA-II on (objective, −residual); the front goes to the gallery")
+    p.add_argument("--polish", type=int, nargs="?", const=3, default=0, metavar="K",
+                   help="at the end, dream the K best records into RUN/polished (default K 3)")
+    p.add_argument("--polish-size", type=int, default=1024, help="render side for --polish")
+    add_budget_arguments(p, "in all (default: 30 minutes)")
+    p.set_defaults(func=run_evolve)
+
+    p = sub.add_parser("resume", help="continue a run from its checkpoint")
+    p.add_argument("run", help="run folder")
+    add_budget_arguments(p, "more (default: what is left of the run's own budget)")
+    p.set_defaults(func=run_resume)
+
+    p = sub.add_parser("gallery", help="rebuild a run's index.html and fitness.png")
+    p.add_argument("run", help="run folder")
+    p.set_defaults(func=run_gallery)
