@@ -1,7 +1,9 @@
-"""Naturalness: how far total-variation denoising pulls an image (seed 004's "natural" test).
+"""Naturalness: how far total-variation denoising pulls an image (seed 004's "natural" test),
+and the slope of its amplitude spectrum.
 
 An image is natural when `denoise_tv_chambolle` barely changes it; the residual
-mean |image − denoised| is ≈ 0 for smooth pictures and grows with pixel-level static.
+mean |image − denoised| is ≈ 0 for smooth pictures and grows with pixel-level static. Natural
+photographs' amplitude spectra also fall as about 1/f (log-log slope −0.8 … −1.5; white noise 0).
 """
 from __future__ import annotations
 
@@ -133,3 +135,40 @@ class Naturalness:
         if self.gate:
             return torch.where(residual >= self.tau, torch.zeros_like(objective), objective)
         return objective - self.penalty(residual)
+
+
+def spectral_slope(images: torch.Tensor, *, low: int = 2) -> torch.Tensor:
+    """Slope of the radially averaged amplitude spectrum on log-log axes. (N, 3, H, W) → (N,).
+
+    Natural photographs fall as about 1/f^α with α ≈ 0.8–1.5 (Field 1987; van der Schaaf & van
+    Hateren 1996); white noise is flat (0); a flat image has no spectrum and gives 0.
+        grey = mean over channels, minus its mean, times a Hann window
+        A(f) = mean |FFT(grey)| over the ring of radius f cycles (shorter side), low ≤ f ≤ S/2
+        slope = least squares of log A on log f, each ring weighted 1/f (even in log f)
+    """
+    grey = images.detach().float().mean(1)                             # (N, H, W)
+    n, h, w = grey.shape
+    flat = grey.flatten(1).std(1) < 1e-4                               # (N,) no structure
+    grey = grey - grey.mean((1, 2), keepdim=True)
+    window = (torch.hann_window(h, periodic=False, device=grey.device)[:, None]
+              * torch.hann_window(w, periodic=False, device=grey.device)[None, :])
+    amplitude = torch.fft.rfft2(grey * window).abs().flatten(1)       # (N, H·(W//2+1))
+    side = min(h, w)
+    fy = torch.fft.fftfreq(h, device=grey.device)[:, None]            # cycles per pixel
+    fx = torch.fft.rfftfreq(w, device=grey.device)[None, :]
+    ring = ((fy * fy + fx * fx).sqrt() * side).round().long().flatten()   # cycles per side
+    rings = side // 2 + 1
+    keep = ring < rings
+    sums = torch.zeros(n, rings, device=grey.device).index_add_(1, ring[keep], amplitude[:, keep])
+    counts = torch.zeros(rings, device=grey.device).index_add_(
+        0, ring[keep], torch.ones(int(keep.sum()), device=grey.device))
+    f = torch.arange(rings, device=grey.device, dtype=torch.float32)
+    used = (f >= low) & (counts > 0)
+    log_f = f[used].log()                                              # (B,)
+    log_a = (sums[:, used] / counts[used] + 1e-8).log()               # (N, B)
+    weight = 1 / f[used]
+    weight = weight / weight.sum()
+    centred_f = log_f - (weight * log_f).sum()
+    centred_a = log_a - (weight * log_a).sum(1, keepdim=True)
+    slope = (weight * centred_f * centred_a).sum(1) / (weight * centred_f ** 2).sum()
+    return torch.where(flat, torch.zeros_like(slope), slope)

@@ -22,6 +22,9 @@ class Scores:
     penalty: torch.Tensor
     top_class: torch.Tensor     # int64
     top_prob: torch.Tensor
+    # mass on the objective's target classes (the probability a margin or log score hides);
+    # the top class's probability for objectives without classes (a layer)
+    target_prob: torch.Tensor | None = None
 
 
 def default_chunk(device: torch.device, n: int) -> int:
@@ -41,14 +44,18 @@ def score_population(images: torch.Tensor, objective, naturalness: Naturalness |
     def score(batch):
         with _autocast(device):
             values, probs = _evaluate(objective, batch)
-        top_prob, top_class = probs.float().max(1)
-        return values.float(), _residual(naturalness, batch), top_class, top_prob
+        probs = probs.float()
+        top_prob, top_class = probs.max(1)
+        target = probs[:, classes].sum(1) if classes is not None else top_prob
+        return values.float(), _residual(naturalness, batch), top_class, top_prob, target
 
-    objective_values, residual, top_class, top_prob = _in_chunks(images, device, chunk_size, score)
+    classes = _target_classes(objective)
+    objective_values, residual, top_class, top_prob, target_prob = _in_chunks(
+        images, device, chunk_size, score)
     fitness = (naturalness.apply(objective_values, residual) if naturalness is not None
                else objective_values.clone())
     return Scores(fitness, objective_values, residual, objective_values - fitness, top_class,
-                  top_prob)
+                  top_prob, target_prob)
 
 
 def class_probabilities(images: torch.Tensor, model, naturalness: Naturalness | None = None, *,
@@ -87,6 +94,15 @@ def _residual(naturalness: Naturalness | None, batch: torch.Tensor) -> torch.Ten
     if naturalness is None:
         return torch.zeros(batch.shape[0], device=batch.device)
     return naturalness.residual(batch).float()
+
+
+def _target_classes(objective) -> list[int] | None:
+    """The class indices an objective (or the objective it wraps) scores, or None (a layer)."""
+    while objective is not None:
+        if getattr(objective, "classes", None) is not None:
+            return list(objective.classes)
+        objective = getattr(objective, "objective", None)
+    return None
 
 
 def _evaluate(objective, images: torch.Tensor):

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from skimage import data
 from skimage.restoration import denoise_tv_chambolle
 
-from scorers import Naturalness, tv_denoise, tv_residual
+from scorers import Naturalness, spectral_slope, tv_denoise, tv_residual
 
 PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "hubble_deep_field",
           "immunohistochemistry", "moon", "rocket", "text", "colorwheel", "grass", "gravel",
@@ -105,3 +105,31 @@ def test_fast_residual_has_gradient():
 def test_unknown_mode_is_an_error():
     with pytest.raises(ValueError, match="fast"):
         tv_residual(torch.rand(1, 3, 8, 8), mode="slow")
+
+
+NATURAL = ("astronaut", "camera", "chelsea", "coffee", "coins", "immunohistochemistry", "moon",
+           "rocket")   # photographs of scenes and objects (not the textures grass, gravel, brick)
+
+
+def test_spectral_slope_of_photos_is_natural_and_of_noise_is_flat():
+    photos = torch.stack([F.interpolate(photo(name)[None], size=(224, 224), mode="bilinear",
+                                        antialias=True)[0] for name in NATURAL])
+    slopes = spectral_slope(photos)
+    assert ((-1.5 <= slopes) & (slopes <= -0.8)).all(), dict(zip(NATURAL, slopes.tolist()))
+    noise = torch.rand(4, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    assert spectral_slope(noise).abs().max() < 0.1
+    assert spectral_slope(photo("camera")[None]).item() == pytest.approx(slopes[1].item(), abs=0.1)
+
+
+def test_spectral_slope_ranks_smooth_below_natural_below_static():
+    smooth, _, _, static = formula_images(4, 128, 0)      # frequency ranges 2 … 200
+    slopes = spectral_slope(torch.stack([smooth, static]))
+    assert slopes[0] < -1.5 and slopes[1] > -0.8
+    flat = torch.full((1, 3, 32, 32), 0.4)
+    assert spectral_slope(flat).item() == 0.0             # no structure, no slope
+
+
+def test_spectral_slope_ignores_contrast_and_brightness():
+    image = F.interpolate(photo("coffee")[None], size=(96, 128), mode="bilinear", antialias=True)
+    slopes = spectral_slope(torch.cat([image, 0.5 * image + 0.2]))
+    assert slopes[0].item() == pytest.approx(slopes[1].item(), abs=1e-4)
