@@ -43,12 +43,23 @@ class ClassObjective:
 
 
 class LayerObjective:
-    """Mean activation of a named layer, or of chosen channels of it (DeepDream's objective)."""
+    """A named layer's activations (or chosen channels of it), reduced to one value per image.
 
-    def __init__(self, model: Classifier, layer: str, *, channels=None):
+    reduce="mean": the plain mean activation (evolution's `layer:` fitness). reduce="l2": the
+    mean *square*, DeepDream's objective (the notebook's objective_L2 backpropagates the
+    activations themselves), which weights each position by how strongly it already responds.
+    """
+
+    REDUCTIONS = ("mean", "l2")
+
+    def __init__(self, model: Classifier, layer: str, *, channels=None, reduce: str = "mean"):
+        if reduce not in self.REDUCTIONS:
+            raise ScorerError(f"unknown layer reduction {reduce!r}; use one of "
+                              f"{', '.join(self.REDUCTIONS)}")
         self.model = model
         self.layer = layer
         self.channels = None if channels is None else [int(c) for c in channels]
+        self.reduction = reduce
         model._module(layer)   # fail now, with suggestions, on an unknown layer
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
@@ -62,13 +73,15 @@ class LayerObjective:
         return self.reduce(acts), logits.float().softmax(1)
 
     def reduce(self, acts: torch.Tensor) -> torch.Tensor:
-        """(N, C, ...) activations → (N,) mean over the chosen channels and all positions."""
+        """(N, C, ...) activations → (N,) mean (or mean square) over the chosen channels and
+        all positions."""
         if self.channels is not None:
             if max(self.channels) >= acts.shape[1]:
                 raise ScorerError(f"layer {self.layer} has {acts.shape[1]} channels; "
                                   f"channel {max(self.channels)} does not exist")
             acts = acts[:, self.channels]
-        return acts.float().flatten(1).mean(1)
+        acts = acts.float().flatten(1)   # (N, C·h·w)
+        return acts.pow(2).mean(1) if self.reduction == "l2" else acts.mean(1)
 
 
 class AugmentedObjective:
@@ -112,8 +125,10 @@ class AugmentedObjective:
 
 
 def make_objective(target: str, model: Classifier, *, crops: int = 0, seed: int = 0,
-                   log: bool = False):
+                   log: bool = False, reduce: str = "mean"):
     """Objective from a target string: 'crab' | '118' | 'layer:NAME[:C1,C2]'.
+
+    `reduce` ("mean" | "l2") applies to layer targets only; class targets ignore it.
 
     Raises:
         UnknownClassError / UnknownLayerError: the target names nothing the model has.
@@ -127,7 +142,7 @@ def make_objective(target: str, model: Classifier, *, crops: int = 0, seed: int 
                 raise ScorerError(f"bad channel list {rest[0]!r} in {target!r}; "
                                   "write layer:NAME:3,17 (comma-separated channel indices)")
             channels = [int(c) for c in rest[0].split(",")]
-        objective = LayerObjective(model, name, channels=channels)
+        objective = LayerObjective(model, name, channels=channels, reduce=reduce)
     else:
         objective = ClassObjective(model, resolve_classes(target, model.class_names), log=log)
     return AugmentedObjective(objective, crops=crops, seed=seed) if crops > 0 else objective
