@@ -20,6 +20,25 @@ def test_dream_formula_writes_png(tmp_path):
     assert "blocks.3" in text["objective"]
 
 
+def test_objective_flag_is_recorded_and_changes_the_dream(tmp_path):
+    """Default: the layer's mean square (DeepDream's L2); --objective mean: its plain mean."""
+    l2, mean = tmp_path / "l2.png", tmp_path / "mean.png"
+    assert main(["dream", FORMULA, "--size", "64", "-o", str(l2), *SMALL]) == 0
+    assert main(["dream", FORMULA, "--size", "64", "--objective", "mean", "-o", str(mean),
+                 *SMALL]) == 0
+    (a, text_l2), (b, text_mean) = read_png(l2), read_png(mean)
+    assert text_l2["objective"] == "layer blocks.3 (mean square)"
+    assert text_mean["objective"] == "layer blocks.3 (mean)"
+    assert (a - b).abs().mean() > 1e-3
+
+
+def test_layers_marks_the_layers_that_dream_well(capsys):
+    assert main(["layers"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "*" in rows["blocks.10"] and "default" in rows["blocks.10"]
+    assert "*" not in rows["blocks.15"] and "*" not in rows["stem"]
+
+
 def test_zoom_writes_frames_and_gif(tmp_path):
     out = tmp_path / "zoom"
     assert main(["dream", "noise", "--size", "48", "--zoom-frames", "8", "--zoom", "1.1",

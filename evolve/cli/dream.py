@@ -53,7 +53,8 @@ def dream_options(args) -> dict:
 
 def spec_of(args) -> DreamSpec:
     return DreamSpec(layers=tuple(args.layer or ()), channels=parse_channels(args.channels),
-                     target_class=args.target_class, class_weight=args.class_weight)
+                     target_class=args.target_class, class_weight=args.class_weight,
+                     objective=args.objective)
 
 
 def run_dream(args) -> int:
@@ -73,7 +74,8 @@ def run_dream(args) -> int:
     if args.guide:
         guide, _ = load_source(args.guide, None, device)
         options["guide"] = guide
-    meta["objective"] = spec.describe() or f"layer {DEFAULT_LAYER}"
+    meta["objective"] = (spec.describe()
+                         or DreamSpec(layers=(DEFAULT_LAYER,), objective=spec.objective).describe())
     if args.zoom_frames:
         bar = Bar("zoom", "frame")
         frames = dream_zoom(image, objective, frames=args.zoom_frames, zoom=args.zoom,
@@ -96,13 +98,15 @@ def _sweep(args, model, image, spec: DreamSpec, options: dict, out: Path) -> int
     """The image dreamed at `--sweep N` layers spread from shallow to deep: one labelled sheet."""
     names = [n for n in model.layer_names if n.startswith("blocks.")] or model.layer_names
     layers = list(spec.layers) if len(spec.layers) > 1 else spread(names, args.sweep)
-    objectives = [(name, dream_objective(model, DreamSpec(layers=(name,)))) for name in layers]
+    objectives = [(name, dream_objective(model, DreamSpec((name,), objective=spec.objective)))
+                  for name in layers]
     bar = Bar("layer sweep", "layer")
     dreams = layer_sweep(image, objectives, progress=bar, **options)
     bar.close()
     sheet = sweep_sheet(image, dreams, tile=args.sheet_tile)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_png(out, sheet, meta={"layers": ",".join(layers), **options})
+    save_png(out, sheet, meta={"layers": ",".join(layers), "objective": spec.objective,
+                               **options})
     print(f"wrote {out}: {len(layers)} layers ({', '.join(layers)})")
     return 0
 
@@ -126,13 +130,19 @@ def add_dream_options(parser: argparse.ArgumentParser, *, steps: int = 10) -> No
     """The options `dream`, `polish` and `evolve --polish` share."""
     group = parser.add_argument_group("dream")
     group.add_argument("--layer", action="append", metavar="NAME",
-                       help="layer to excite (repeat to mix several; `genart layers` lists them)")
+                       help=f"layer to excite (default {DEFAULT_LAYER}; repeat to mix several; "
+                            "`genart layers` marks those that dream well)")
+    group.add_argument("--objective", choices=("l2", "mean"), default="l2",
+                       help="layer objective: l2 = mean square of the activations, DeepDream's "
+                            "(default); mean = plain mean activation (rings and moiré)")
     group.add_argument("--channels", help="only these channels of the layer, e.g. 3,17")
     group.add_argument("--class", dest="target_class", metavar="QUERY",
                        help="class to push toward (log probability), e.g. crab or 118")
     group.add_argument("--class-weight", type=float, default=1.0,
                        help="weight of --class when mixed with layers (default 1)")
-    group.add_argument("--octaves", type=int, default=4)
+    group.add_argument("--octaves", type=int, default=5,
+                       help="image scales, smallest first (default 5; add ~2 per doubling "
+                            "of the size for motifs of the same relative size)")
     group.add_argument("--octave-scale", type=float, default=1.4)
     group.add_argument("--steps", type=int, default=steps, help="steps per octave")
     group.add_argument("--step-size", type=float, default=0.01,

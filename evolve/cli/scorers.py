@@ -8,6 +8,7 @@ import torch
 
 from scorers import (ScorerError, available_models, imagenet_classes, load_model,
                      resolve_classes, tv_residual)
+from scorers.dream import dream_layers
 from scorers.models import DEFAULT_MODEL
 
 
@@ -75,11 +76,15 @@ def layers(args) -> int:
     finally:
         for hook in hooks:
             hook.remove()
+    good = dream_layers(model.name)   # measured per model; {} for the others
     print(f"{model.name}: input 3×{model.input_size}×{model.input_size}; "
-          "output shape per layer (C, H, W)")
+          "output shape per layer (C, H, W)" + ("; * dreams well (genart dream --layer NAME)"
+                                                if good else ""))
     for name in model.layer_names:
         shape = shapes.get(name)
-        print(f"  {name:<24s} {'×'.join(map(str, shape)) if shape else '(not run)'}")
+        mark = f"* {good[name]}" if name in good else ""
+        print(f"  {name:<24s} {'×'.join(map(str, shape)) if shape else '(not run)':<14s} "
+              f"{mark}".rstrip())
     return 0
 
 

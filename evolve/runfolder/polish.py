@@ -20,25 +20,28 @@ from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, write_json
 from scorers import ClassObjective, LayerObjective, make_objective, tv_residual
-from scorers.dream import MixObjective
+from scorers.dream import DEFAULT_DREAM_LAYER, MixObjective
 
 MAX_SIDE = 8192
-DEFAULT_LAYER = "blocks.8"
+DEFAULT_LAYER = DEFAULT_DREAM_LAYER
 Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class DreamSpec:
-    """What to maximise: layers (each weight 1), optional channels, optional class query."""
+    """What to maximise: layers (each weight 1), optional channels, optional class query.
+    `objective` reduces each layer: "l2" (mean square, DeepDream's) or "mean"."""
 
     layers: tuple[str, ...] = ()
     channels: tuple[int, ...] | None = None
     target_class: str | None = None
     class_weight: float = 1.0
+    objective: str = "l2"
 
     def describe(self) -> str:
+        reduced = " (mean square)" if self.objective == "l2" else " (mean)"
         parts = [f"layer {name}" + (f" channels {list(self.channels)}" if self.channels else "")
-                 for name in self.layers]
+                 + reduced for name in self.layers]
         if self.target_class:
             parts.append(f"class {self.target_class} (log prob, weight {self.class_weight:g})")
         return " + ".join(parts)
@@ -48,7 +51,8 @@ def dream_objective(model, spec: DreamSpec):
     """The objective a spec names; several terms become a MixObjective. Unknown layer/class
     raise a ScorerError from scorers, naming the closest matches."""
     layers = spec.layers or (() if spec.target_class else (DEFAULT_LAYER,))
-    terms = [(1.0, LayerObjective(model, name, channels=spec.channels)) for name in layers]
+    terms = [(1.0, LayerObjective(model, name, channels=spec.channels, reduce=spec.objective))
+             for name in layers]
     if spec.target_class:
         terms.append((spec.class_weight, ClassObjective(model, spec.target_class, log=True)))
     return terms[0][1] if len(terms) == 1 and terms[0][0] == 1.0 else MixObjective(terms)
@@ -161,7 +165,8 @@ def polish_run(path: Path, model, *, top: int, size: int, dream_options: dict,
     if not entries:
         raise RunError(f"{path} has no records with formulas yet; let the run go longer")
     if spec is None or not (spec.layers or spec.target_class):
-        objective = make_objective(target, model, log=True)
+        objective = make_objective(target, model, log=True,
+                                   reduce=spec.objective if spec else "l2")
         described = f"run target {target}"
     else:
         objective, described = dream_objective(model, spec), spec.describe()
