@@ -14,6 +14,7 @@ import sys
 
 from genart.errors import GenartError
 from scorers.errors import ScorerError
+from evolve.cli.arguments import settings_file
 from evolve.errors import RunError
 
 COMMAND_MODULES = (
@@ -24,6 +25,7 @@ COMMAND_MODULES = (
     "evolve.cli.explore",
     "evolve.bench",
 )
+BUDGET_FLAGS = ("--generations", "--minutes", "--hours")
 USER_ERRORS = (GenartError, ScorerError, RunError, FileNotFoundError, IsADirectoryError)
 
 
@@ -43,21 +45,46 @@ def keep_freed_memory() -> None:
     libc.mallopt(m_top_pad, 256 << 20)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one `genart: error:` line (and exit 2), like every other."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("genart").strip()
+        hint = f"; see `genart {command} --help`" if command else "; see `genart --help`"
+        raise RunError(f"{message}{hint}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="genart",
         description="Evolve pictures from formulas and let an image classifier judge them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    parser.commands = sub.choices          # command name → its parser (for --config)
     return parser
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line; with --config FILE.toml, the file's settings become the
+    command's defaults and the line is parsed again, so flags given on it win."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None):
+        command = parser.commands[args.command]
+        values = settings_file(args.config, command)
+        if any(a.split("=")[0] in BUDGET_FLAGS for a in argv or sys.argv[1:]):
+            values = {k: v for k, v in values.items() if "--" + k not in BUDGET_FLAGS}
+        command.set_defaults(**values)      # a budget on the line replaces the file's
+        args = parser.parse_args(argv)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
     try:
+        args = parse(argv)
         return int(args.func(args) or 0)
     except USER_ERRORS as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__

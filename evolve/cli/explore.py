@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evolve.cli.progress import (Progress, add_budget_arguments, add_search_arguments, drive_until_stopped,
-                             search_settings)
+from evolve.cli.arguments import add_budget_arguments, add_search_arguments, search_settings
+from evolve.cli.arguments import int_in
+from evolve.cli.progress import Progress, drive_until_stopped
 from evolve.errors import RunError
 from evolve.search.explore import ExploreConfig
 from evolve.runfolder.explore_run import drive_explore, resume_explore, start_explore
@@ -101,7 +102,8 @@ def register(sub) -> None:
     p.add_argument("run", help="an evolve or explore run folder")
     p.add_argument("--model", default="auto",
                    help="second network for transfer (default: another model usable offline)")
-    p.add_argument("--crops", type=int, default=8, help="random crops/shifts/flips per image")
+    p.add_argument("--crops", type=int_in(0, 1024), default=8,
+                   help="random crops/shifts/flips per image (0: none)")
     p.add_argument("--seed", type=int, default=0, help="seed of the crops")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.set_defaults(func=run_audit)

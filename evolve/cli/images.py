@@ -7,8 +7,11 @@ import numpy as np
 import torch
 
 from genart import contact_sheet, parse, random_genomes, read_formula, render_batch, save_png
-from genart.errors import GenartError
+from evolve.cli.arguments import int_in
 from evolve.search.settings import resolve_device
+
+MAX_RENDER = 16384        # side of a `genart render`; bigger renders go in row bands below it
+MAX_ANTIALIAS = 8
 
 def formula_text(source: str) -> str:
     """FORMULA text, @file.formula, or a PNG written by genart."""
@@ -33,8 +36,6 @@ def run_render(args) -> int:
 
 
 def run_random(args) -> int:
-    if args.n < 1:
-        raise GenartError(f"--n must be at least 1, got {args.n}")
     genomes = random_genomes(args.n, args.seed)
     images = render_batch(genomes, args.size, resolve_device(args.device))
     sheet = contact_sheet(images, [str(g) for g in genomes])
@@ -48,16 +49,18 @@ def run_random(args) -> int:
 def register(sub) -> None:
     render = sub.add_parser("render", help="render a formula (text, @file or genart PNG) to PNG")
     render.add_argument("formula", help="formula text, @file.formula, or a PNG made by genart")
-    render.add_argument("--size", type=int, default=1024, help="output side in pixels")
-    render.add_argument("--aa", type=int, default=3, help="supersampling factor (1 = off)")
+    render.add_argument("--size", type=int_in(1, MAX_RENDER), default=1024,
+                        help=f"output side in pixels (up to {MAX_RENDER})")
+    render.add_argument("--aa", type=int_in(1, MAX_ANTIALIAS), default=3,
+                        help="supersampling factor (1 = off)")
     render.add_argument("--device", default="auto", help="auto, cpu or cuda")
     render.add_argument("-o", "--output", required=True, help="output PNG path")
     render.set_defaults(func=run_render)
 
     random = sub.add_parser("random", help="a labelled contact sheet of random formulas")
-    random.add_argument("--n", type=int, default=16, help="how many formulas")
+    random.add_argument("--n", type=int_in(1, 1024), default=16, help="how many formulas")
     random.add_argument("--seed", type=int, default=1)
-    random.add_argument("--size", type=int, default=128, help="tile side in pixels")
+    random.add_argument("--size", type=int_in(8, 1024), default=128, help="tile side in pixels")
     random.add_argument("--device", default="auto", help="auto, cpu or cuda")
     random.add_argument("-o", "--output", required=True, help="output PNG path")
     random.set_defaults(func=run_random)

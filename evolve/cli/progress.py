@@ -1,29 +1,11 @@
-"""What `genart evolve` and `genart explore` share on the command line: budgets, search flags,
-stop handling (Ctrl-C / SIGTERM finish the generation) and the progress bar.
-"""
+"""Stop handling (Ctrl-C / SIGTERM finish the generation) and the progress bar of a search."""
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 
-from evolve.errors import RunError
 from evolve.runfolder.session import drive
 from evolve.search.settings import RunConfig
-
-
-def budget_of(args) -> dict:
-    chosen = [name for name in ("generations", "minutes", "hours")
-              if getattr(args, name, None) is not None]
-    if len(chosen) > 1:
-        raise RunError(f"give one budget, not {' and '.join('--' + c for c in chosen)}")
-    if args.generations is not None and args.generations < 0:
-        raise RunError(f"--generations must be ≥ 0, got {args.generations}")
-    seconds = (args.minutes * 60 if args.minutes is not None
-               else args.hours * 3600 if args.hours is not None else None)
-    if seconds is not None and seconds <= 0:
-        raise RunError("a time budget must be positive")
-    return {"generations": args.generations, "seconds": seconds}
 
 
 class StopFlag:
@@ -94,43 +76,3 @@ def drive_until_stopped(session, progress, run_generations=drive) -> bool:
         finally:
             progress.close()
     return stop.stopping
-
-
-def search_settings(args) -> dict:
-    """The RunConfig fields that evolve and explore share, from their shared flags."""
-    budget = budget_of(args)
-    if budget["generations"] is None and budget["seconds"] is None:
-        budget["seconds"] = 30 * 60.0
-    if args.pop < 2:
-        raise RunError(f"--pop must be at least 2, got {args.pop}")
-    return dict(model=args.model, population=args.pop, size=args.size,
-                naturalness=args.naturalness, seed=args.seed, device=args.device,
-                tune=args.tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
-                tune_lr=args.tune_lr, **budget)
-
-
-def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
-    """Flags shared by `evolve` and `explore` (model, batch, size, naturalness, seed, tuning)."""
-    p.add_argument("--model", default=d.model, help=f"scoring network (default {d.model})")
-    p.add_argument("--pop", type=int, default=d.population, help="population size")
-    p.add_argument("--size", type=int, default=d.size, help="render size for scoring")
-    p.add_argument("--naturalness", type=float, default=d.naturalness, metavar="λ",
-                   help=f"weight of the naturalness penalty (default {d.naturalness})")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
-    p.add_argument("--out", help="run folder (default runs/<target>-<time>)")
-    p.add_argument("--tune-steps", type=int, default=d.tune_steps,
-                   help="Adam steps of constant tuning per generation")
-    p.add_argument("--tune-share", type=float, default=d.tune_share,
-                   help="fraction of the population tuned each generation")
-    p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
-    p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=d.tune,
-                   help=f"constant tuning by Adam (default {'on' if d.tune else 'off'})")
-
-
-def add_budget_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    group = parser.add_argument_group("budget (one of)")
-    group.add_argument("--generations", type=int, help=f"generations {what}")
-    group.add_argument("--minutes", type=float, help=f"minutes {what}")
-    group.add_argument("--hours", type=float, help=f"hours {what}")
-    parser.add_argument("--quiet", action="store_true", help="plain log lines instead of a bar")

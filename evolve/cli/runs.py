@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolve.cli.progress import (Progress, add_budget_arguments, add_search_arguments, budget_of,
-                                 drive_until_stopped, search_settings)
+from evolve.cli.arguments import (add_budget_arguments, add_search_arguments, budget_of,
+                                  search_settings)
+from evolve.cli.progress import Progress, drive_until_stopped
+from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, default_out
 from evolve.search.settings import RunConfig
@@ -31,6 +33,9 @@ def _drive(session, quiet: bool) -> int:
 
 
 def run_evolve(args) -> int:
+    if not args.target:
+        raise RunError("give a TARGET (crab, 118 or layer:NAME) on the line, "
+                       "or target = \"crab\" in the --config file")
     config = RunConfig(target=args.target, record_size=args.record_size, pareto=args.pareto,
                        **search_settings(args))
     out = Path(args.out) if args.out else default_out(args.target)
@@ -64,7 +69,8 @@ def run_gallery(args) -> int:
 def register(sub) -> None:
     d = DEFAULTS
     p = sub.add_parser("evolve", help="evolve formulas towards a target (unattended, resumable)")
-    p.add_argument("target", help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
+    p.add_argument("target", nargs="?",
+                   help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
     add_search_arguments(p, d)
     p.add_argument("--record-size", type=int, default=d.record_size,
                    help="size of the anti-aliased render of each record (0: none)")

@@ -7,7 +7,6 @@ class's probability and rank under a second model. Writes audit.json; the galler
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Callable
 
@@ -31,7 +30,7 @@ def audit_items(run: RunDir, config: dict, class_names: list[str]) -> list[dict]
     """What to audit: evolve records (key = record stem) or explore cells (key = class index)."""
     archive = run.path / "archive.json"
     if config.get("kind") == "explore" and archive.exists():
-        cells = json.loads(archive.read_text(encoding="utf-8"))["cells"]
+        cells = run.read_archive()["cells"]
         return [{"key": key, "image": cell["image"], "formula": cell["formula"],
                  "classes": [cell["class"]], "class_name": cell["name"]}
                 for key, cell in cells.items()]
@@ -60,7 +59,7 @@ def audit_run(path, *, other: str = "auto", crops: int = 8, seed: int = 0, devic
               progress: Callable[[int, int], None] | None = None, model=None) -> dict:
     """Audit every record or elite of the run at `path`; writes audit.json and the gallery."""
     run = RunDir.open(path)
-    config = json.loads(run.config_path.read_text(encoding="utf-8"))
+    config = run.config.to_json()
     dev = resolve_device(device)
     model = model or load_model(config.get("model", "efficientnet-lite0"), dev)
     items = audit_items(run, config, model.class_names)

@@ -88,8 +88,10 @@ def resume_explore(path, *, extra_generations: int | None = None,
     """Reopen an explore run at its last checkpoint; extra budgets extend it."""
     run = RunDir.open(path)
     state = run.load_checkpoint()
-    config = ExploreConfig.from_json(state["config"] if state else
-                                     json.loads(run.config_path.read_text(encoding="utf-8")))
+    if not isinstance(run.config, ExploreConfig):
+        raise RunError(f"{run.config_path} is not an explore run's config; "
+                       f"resume it with `genart resume {path}`")
+    config = run.checkpoint_config(state)
     run.lock()
     explorer = build_explorer(config, model)
     (run.path / "cells").mkdir(exist_ok=True)

@@ -10,11 +10,10 @@ import html
 import json
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
 
+from evolve.runfolder.plots import fitness_png
 from evolve.runfolder.rundir import RunDir, write_atomic
 
-PLOT_SIZE = (520, 300)
 EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)"),
                   ("polished", "Polished (DeepDream)"))
 
@@ -22,19 +21,10 @@ EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)")
 def build_gallery(run: RunDir) -> Path:
     """Write index.html and fitness.png into the run folder; returns the page's path."""
     log = run.read_log()
-    plot = plot_fitness(log)
-    buffer = _png_bytes(plot)
-    write_atomic(run.path / "fitness.png", buffer)
+    write_atomic(run.path / "fitness.png", fitness_png(log))
     page = render_page(run, log)
     write_atomic(run.path / "index.html", page)
     return run.path / "index.html"
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    import io
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -159,52 +149,3 @@ def _e(text) -> str:
 
 
 # --- the plot ----------------------------------------------------------------------------------
-
-def plot_fitness(log: list[dict]) -> Image.Image:
-    """Best and mean fitness against generation (left) and minutes (right)."""
-    width, height = PLOT_SIZE
-    canvas = Image.new("RGB", (2 * width, height), "white")
-    generations = [e["generation"] for e in log]
-    minutes = [e.get("elapsed", 0.0) / 60 for e in log]
-    series = [([e["best_fitness"] for e in log], (200, 40, 40), "best"),
-              ([e["mean_fitness"] for e in log], (60, 90, 200), "mean")]
-    _panel(canvas, (0, 0, width, height), generations, series, "generation")
-    _panel(canvas, (width, 0, 2 * width, height), minutes, series, "minutes")
-    return canvas
-
-
-def _panel(canvas, box, xs, series, xlabel) -> None:
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    left, top, right, bottom = box[0] + 50, box[1] + 15, box[2] - 15, box[3] - 35
-    draw.rectangle((left, top, right, bottom), outline=(0, 0, 0))
-    values = [v for ys, _, _ in series for v in ys]
-    if not xs or not values:
-        draw.text((left + 10, top + 10), "no generations yet", fill=(0, 0, 0), font=font)
-        return
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(values), max(values)
-    x1 = x1 if x1 > x0 else x0 + 1
-    y1 = y1 if y1 > y0 else y0 + 1e-3
-
-    def point(x, y):
-        return (left + (x - x0) / (x1 - x0) * (right - left),
-                bottom - (y - y0) / (y1 - y0) * (bottom - top))
-
-    for fraction in (0.0, 0.5, 1.0):
-        y = y0 + fraction * (y1 - y0)
-        _, py = point(x0, y)
-        draw.line((left - 4, py, left, py), fill=(0, 0, 0))
-        draw.text((box[0] + 4, py - 6), f"{y:.3f}", fill=(0, 0, 0), font=font)
-        x = x0 + fraction * (x1 - x0)
-        px, _ = point(x, y0)
-        draw.text((px - 10, bottom + 4), f"{x:.3g}", fill=(0, 0, 0), font=font)
-    draw.text(((left + right) // 2 - 25, bottom + 18), xlabel, fill=(0, 0, 0), font=font)
-    for row, (ys, colour, name) in enumerate(series):
-        points = [point(x, y) for x, y in zip(xs, ys)]
-        if len(points) > 1:
-            draw.line(points, fill=colour, width=2)
-        else:
-            draw.ellipse((points[0][0] - 2, points[0][1] - 2, points[0][0] + 2, points[0][1] + 2),
-                         fill=colour)
-        draw.text((left + 8, top + 6 + 12 * row), name, fill=colour, font=font)

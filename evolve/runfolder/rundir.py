@@ -56,6 +56,7 @@ class RunDir:
         self.config_path = self.path / "config.json"
         self.log_path = self.path / "log.jsonl"
         self.checkpoint_path = self.path / "checkpoint.json"
+        self.config: RunConfig | None = None        # set by create and open
 
     @staticmethod
     def refuse_existing(path: Path) -> None:
@@ -69,16 +70,48 @@ class RunDir:
         run = cls(path)
         run.records.mkdir(parents=True, exist_ok=True)
         run.write_config(config)
+        run.config = config
         return run
 
     @classmethod
     def open(cls, path: Path) -> "RunDir":
+        """An existing run, every file checked readable before anything is changed.
+
+        Raises:
+            RunError: no such folder, not a genart run, or a config.json, log.jsonl,
+                checkpoint.json or archive.json that is corrupt, truncated or missing.
+        """
         run = cls(path)
+        if not run.path.is_dir():
+            raise RunError(f"{path} does not exist or is not a folder; give a run folder "
+                           f"made by `genart evolve` or `genart explore`")
         if not run.config_path.is_file():
             raise RunError(f"{path} is not a genart run (no config.json); "
                            f"start one with `genart evolve TARGET --out {path}`")
-        run.records.mkdir(exist_ok=True)
+        run.config = run.read_config(cls.config_kind(run._read_json(run.config_path)))
+        run.read_log()
+        state = run.load_checkpoint()
+        if getattr(run.config, "kind", "evolve") == "explore" and state is not None:
+            run.read_archive()
         return run
+
+    @staticmethod
+    def config_kind(data) -> type:
+        """RunConfig, or ExploreConfig for a config whose kind is 'explore'."""
+        from evolve.search.explore import ExploreConfig
+        return ExploreConfig if isinstance(data, dict) and data.get("kind") == "explore" \
+            else RunConfig
+
+    def read_archive(self) -> dict:
+        """archive.json of an explore run: {'cells': {...}, ...}; RunError if unreadable."""
+        path = self.path / "archive.json"
+        if not path.is_file():
+            raise RunError(f"{path} is missing (every explore checkpoint writes it); restore it "
+                           f"from a backup or start a new run")
+        archive = self._read_json(path)
+        if not isinstance(archive, dict) or not isinstance(archive.get("cells"), dict):
+            raise RunError(f"{path} has no cells; restore it from a backup or start a new run")
+        return archive
 
     def lock(self) -> None:
         """Hold an exclusive lock for this process's lifetime: one writer per run folder.
@@ -97,8 +130,22 @@ class RunDir:
     def write_config(self, config: RunConfig) -> None:
         write_json(self.config_path, config.to_json())
 
-    def read_config(self) -> RunConfig:
-        return RunConfig.from_json(self._read_json(self.config_path))
+    def read_config(self, kind=RunConfig) -> RunConfig:
+        """The saved config as `kind` (RunConfig or a subclass); RunError naming the file."""
+        data = self._read_json(self.config_path)
+        try:
+            return kind.from_json(data)
+        except RunError as error:
+            raise RunError(f"{self.config_path}: {error}") from None
+
+    def checkpoint_config(self, state: dict | None) -> RunConfig:
+        """The config a resume continues with: the checkpoint's own, else config.json's."""
+        if state is None:
+            return self.config or self.read_config()
+        try:
+            return type(self.config or RunConfig).from_json(state["config"])
+        except RunError as error:
+            raise RunError(f"{self.checkpoint_path}: {error}") from None
 
     # --- log -------------------------------------------------------------------------------
     def append_log(self, entry: dict) -> None:
@@ -107,14 +154,27 @@ class RunDir:
             handle.write(json.dumps(entry) + "\n")
 
     def read_log(self) -> list[dict]:
+        """The log's entries; a torn last line (a kill mid-write) is dropped, any other bad
+        line is a RunError naming the file."""
         if not self.log_path.exists():
             return []
+        try:
+            lines = self.log_path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise RunError(f"{self.log_path} is not UTF-8 text; restore it from a backup "
+                           f"or start a new run") from None
         entries = []
-        for line in self.log_path.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(lines, 1):
             try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:     # a torn last line from a kill: dropped
-                continue
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):
+                    continue
+                entry = None
+            if not isinstance(entry, dict):
+                raise RunError(f"{self.log_path} line {number} is not a log entry; restore "
+                               f"the file from a backup or delete that line")
+            entries.append(entry)
         return entries
 
     def truncate_log(self, generation: int) -> None:
@@ -154,7 +214,8 @@ class RunDir:
             return None
         state = self._read_json(self.checkpoint_path)
         needed = {"version", "generation", "population", "hall_of_fame", "rng", "config"}
-        if not isinstance(state, dict) or not needed <= set(state):
+        if not isinstance(state, dict) or not needed <= set(state) \
+                or not isinstance(state.get("population"), list):
             raise RunError(f"{self.checkpoint_path} is incomplete; restore it from a backup "
                            f"or start a new run")
         if state["version"] != CHECKPOINT_VERSION:

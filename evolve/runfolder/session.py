@@ -77,8 +77,9 @@ def resume_run(path, *, extra_generations: int | None = None,
     """Reopen a run at its last checkpoint; extra budgets extend it from where it stands."""
     run = RunDir.open(path)
     state = run.load_checkpoint()          # RunError on a corrupt file, before anything changes
-    config = RunConfig.from_json(state["config"]) if state else run.read_config()
+    config = run.checkpoint_config(state)
     run.lock()
+    run.records.mkdir(exist_ok=True)
     evolution, model = build_evolution(config, model)
     if state is None:                     # killed before its first checkpoint: start over
         run.truncate_log(-1)

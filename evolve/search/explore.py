@@ -22,6 +22,7 @@ import torch
 from genart import Genome, constants_of, parse
 from scorers import class_probabilities
 
+from evolve.errors import RunError
 from evolve.search import operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
@@ -40,6 +41,13 @@ class ExploreConfig(RunConfig):
     random_share: float = 0.25           # share of each batch that is fresh random genomes
     gate: bool = False                   # hard naturalness gate instead of the soft penalty
     export_minutes: float = 2.0          # how often cells/, archive.json, report.json are written
+
+    def check(self) -> None:
+        super().check()
+        if not 0 <= self.random_share <= 1:
+            raise RunError(f"--random-share must be in [0, 1], got {self.random_share!r}")
+        if not self.export_minutes > 0:
+            raise RunError(f"export_minutes must be positive, got {self.export_minutes!r}")
 
 
 @dataclass

@@ -16,6 +16,9 @@ import torch
 from evolve.errors import RunError
 
 CHECKPOINT_VERSION = 1
+MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes to its own)
+MAX_RECORD_SIZE = 8192                  # anti-aliased record render side
+MAX_POPULATION = 65536
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,54 @@ class RunConfig:
     checkpoint_minutes: float = 5.0
     chunk_size: int = 16
 
+    def __post_init__(self):
+        try:
+            self.check()
+        except TypeError:                # e.g. a string where a number belongs, from a file
+            raise RunError("a setting has the wrong type (a number expected?); "
+                           "check the config file or flags") from None
+
+    def check(self) -> None:
+        """RunError naming the flag for any setting a search cannot run with."""
+        def need(ok: bool, flag: str, what: str, value) -> None:
+            if not ok:
+                raise RunError(f"--{flag} must be {what}, got {value!r}")
+        need(isinstance(self.target, str) and self.target.strip() != "", "target",
+             "a class query, class index or layer:NAME", self.target)
+        need(2 <= self.population <= MAX_POPULATION, "pop", f"in 2..{MAX_POPULATION}",
+             self.population)
+        need(MIN_SIZE <= self.size <= MAX_SIZE, "size", f"in {MIN_SIZE}..{MAX_SIZE}", self.size)
+        need(self.record_size == 0 or MIN_SIZE <= self.record_size <= MAX_RECORD_SIZE,
+             "record-size", f"0 (none) or in {MIN_SIZE}..{MAX_RECORD_SIZE}", self.record_size)
+        need(1 <= self.record_antialias <= 4, "record-antialias", "in 1..4", self.record_antialias)
+        need(self.generations is None or self.generations >= 0, "generations", "≥ 0",
+             self.generations)
+        if self.seconds is not None and not self.seconds > 0:
+            raise RunError(f"a time budget must be positive, got {self.seconds!r} seconds")
+        need(self.naturalness >= 0, "naturalness", "≥ 0", self.naturalness)
+        need(self.tune_steps >= 0, "tune-steps", "≥ 0", self.tune_steps)
+        need(0 <= self.tune_share <= 1, "tune-share", "in [0, 1]", self.tune_share)
+        need(self.tune_lr > 0, "tune-lr", "> 0", self.tune_lr)
+        need(self.chunk_size >= 1, "chunk-size", "≥ 1", self.chunk_size)
+        need(0 <= self.elites < self.population, "elites", "in 0..pop-1", self.elites)
+        resolve_device(self.device, check_cuda=False)
+
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "RunConfig":
+        if not isinstance(data, dict):
+            raise RunError("config is not a JSON object; restore it from a backup or start a new run")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise RunError(f"config has unknown settings {unknown}; was it written by a newer genart?")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except TypeError as error:       # a setting missing or of the wrong kind
+            raise RunError(f"config is incomplete or malformed ({error}); "
+                           "restore it from a backup or start a new run") from None
 
 
 # --- random states: Python's `random` (DEAP draws from it), numpy, torch — as JSON lists ------
@@ -92,13 +133,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, *, check_cuda: bool = True) -> torch.device:
     """`auto` (CUDA when there is one), `cpu`, `cuda` or `cuda:N`; RunError otherwise."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not (name == "cuda" or name.startswith("cuda:") and name[5:].isdigit()):
+    if not isinstance(name, str) or name != "cpu" and not (name == "cuda" or name.startswith("cuda:") and name[5:].isdigit()):
         raise RunError(f"unknown device {name!r}; use auto, cpu or cuda")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    if name.startswith("cuda") and check_cuda and not torch.cuda.is_available():
         raise RunError(f"--device {name} asked for, but torch sees no CUDA device; "
                        "use --device cpu")
     return torch.device(name)

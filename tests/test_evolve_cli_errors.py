@@ -1,0 +1,157 @@
+"""Every bad input is refused before anything is written: exit 2, one `genart: error:` line on
+stderr, no traceback, and the folder it ran in byte-for-byte as before."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evolve.cli import main
+
+FORMULA = "add(sin(mul(x, 3.1)), r)"
+SEARCH = ["--pop", "4", "--size", "16", "--no-tune", "--device", "cpu", "--quiet"]
+RUN = [*SEARCH, "--record-size", "0"]
+
+
+def snapshot(root: Path) -> dict:
+    """Every path under root, with a file's bytes (folders as None)."""
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A real two-generation evolve run and a real explore run, made once for every case."""
+    root = tmp_path_factory.mktemp("good")
+    assert main(["evolve", "crab", *RUN, "--generations", "1", "--out", str(root / "evolve")]) == 0
+    assert main(["explore", "--classes", "crab", *SEARCH, "--generations", "1",
+                 "--out", str(root / "explore")]) == 0
+    return root
+
+
+def corrupt(name: str, text: str | None):
+    """A setup that copies a good run to `bad` and overwrites (or deletes) one of its files."""
+    kind, file = name.split("/")
+
+    def setup(here: Path, runs: Path) -> None:
+        shutil.copytree(runs / kind, here / "bad")
+        target = here / "bad" / file
+        if text is None:
+            target.unlink()
+        else:
+            target.write_text(text)
+    return setup
+
+
+def files(here: Path, runs: Path) -> None:
+    (here / "junk.png").write_text("this is not an image")
+    (here / "empty.png").write_bytes(b"")
+    good = here / "good.png"
+    assert main(["render", FORMULA, "--size", "32", "--aa", "1", "--device", "cpu",
+                 "-o", str(good)]) == 0
+    (here / "truncated.png").write_bytes(good.read_bytes()[:60])
+    (here / "notarun").mkdir()
+    (here / "notarun" / "notes.txt").write_text("hello")
+    (here / "bad.toml").write_text("pop = [unclosed")
+    (here / "unknown.toml").write_text("population = 8\nwings = 2\n")
+    (here / "a_file").write_text("x")
+
+
+CASES = [
+    # (id, argv, setup, part of the message)
+    ("unknown class", ["evolve", "crabz", *RUN, "--out", "o"], None, "crabz"),
+    ("unknown layer", ["evolve", "layer:blocks.99", *RUN, "--out", "o"], None, "blocks.99"),
+    ("unknown model", ["evolve", "crab", "--model", "nonet", *RUN, "--out", "o"], None, "nonet"),
+    ("zero size", ["evolve", "crab", *RUN, "--size", "0", "--out", "o"], None, "--size"),
+    ("negative size", ["evolve", "crab", *RUN, "--size", "-3", "--out", "o"], None, "--size"),
+    ("huge size", ["evolve", "crab", *RUN, "--size", "100000", "--out", "o"], None, "--size"),
+    ("negative record size", ["evolve", "crab", *RUN, "--record-size", "-1", "--out", "o"],
+     None, "--record-size"),
+    ("zero population", ["evolve", "crab", *RUN, "--pop", "0", "--out", "o"], None, "--pop"),
+    ("zero minutes", ["evolve", "crab", *RUN, "--minutes", "0", "--out", "o"], None, "budget"),
+    ("negative generations", ["evolve", "crab", *RUN, "--generations", "-2", "--out", "o"],
+     None, "--generations"),
+    ("two budgets", ["evolve", "crab", *RUN, "--generations", "2", "--minutes", "1",
+                     "--out", "o"], None, "one budget"),
+    ("bad tune share", ["evolve", "crab", *RUN, "--tune-share", "1.5", "--out", "o"], None,
+     "--tune-share"),
+    ("bad device", ["evolve", "crab", *RUN, "--device", "tpu", "--out", "o"], None, "tpu"),
+    ("out is a file", ["evolve", "crab", *RUN, "--out", "a_file"], files, "a_file"),
+    ("missing config file", ["evolve", "crab", "--config", "nope.toml", "--out", "o"], None,
+     "nope.toml"),
+    ("junk config file", ["evolve", "crab", "--config", "bad.toml", "--out", "o"], files,
+     "bad.toml"),
+    ("unknown config setting", ["evolve", "crab", "--config", "unknown.toml", "--out", "o"],
+     files, "wings"),
+    ("explore unknown class", ["explore", "--classes", "crabz", *SEARCH, "--out", "o"], None, "crabz"),
+    ("explore zero size", ["explore", *SEARCH, "--size", "0", "--out", "o"], None, "--size"),
+    ("explore bad share", ["explore", *SEARCH, "--random-share", "2", "--out", "o"], None,
+     "--random-share"),
+    ("bad formula", ["render", "add(x, nope)", "-o", "o.png"], None, "nope"),
+    ("render zero size", ["render", FORMULA, "--size", "0", "-o", "o.png"], None, "--size"),
+    ("render huge size", ["render", FORMULA, "--size", "200000", "-o", "o.png"], None, "size"),
+    ("render zero aa", ["render", FORMULA, "--aa", "0", "-o", "o.png"], None, "--aa"),
+    ("missing formula file", ["render", "@missing.formula", "-o", "o.png"], None, "missing"),
+    ("png without formula", ["render", "junk.png", "-o", "o.png"], files, "junk.png"),
+    ("random zero n", ["random", "--n", "0", "-o", "o.png"], None, "--n"),
+    ("random zero size", ["random", "--size", "0", "-o", "o.png"], None, "--size"),
+    ("classify missing image", ["classify", "missing.png"], None, "missing.png"),
+    ("classify junk image", ["classify", "junk.png"], files, "junk.png"),
+    ("classify empty image", ["classify", "empty.png"], files, "empty.png"),
+    ("classify truncated image", ["classify", "truncated.png"], files, "truncated.png"),
+    ("classes unknown", ["classes", "wxyzzy"], None, "wxyzzy"),
+    ("layers unknown model", ["layers", "--model", "nonet"], None, "nonet"),
+    ("dream missing image", ["dream", "missing.png", "-o", "o.png"], None, "missing.png"),
+    ("dream truncated image", ["dream", "truncated.png", "-o", "o.png"], files, "truncated.png"),
+    ("dream zero steps", ["dream", "noise", "--steps", "0", "-o", "o.png"], None, "--steps"),
+    ("dream unknown layer", ["dream", "noise", "--layer", "blocks.99", "-o", "o.png"], None,
+     "blocks.99"),
+    ("dream huge size", ["dream", FORMULA, "--size", "100000", "-o", "o.png"], None, "size"),
+    ("resume missing folder", ["resume", "nowhere"], None, "nowhere"),
+    ("resume not a run", ["resume", "notarun"], files, "notarun"),
+    ("resume corrupt config", ["resume", "bad"], corrupt("evolve/config.json", "{oops"),
+     "config.json"),
+    ("resume truncated checkpoint", ["resume", "bad"],
+     corrupt("evolve/checkpoint.json", '{"version": 1, "gener'), "checkpoint.json"),
+    ("resume junk log", ["resume", "bad"],
+     corrupt("evolve/log.jsonl", "not json\n{}\n"), "log.jsonl"),
+    ("resume explore corrupt archive", ["resume", "bad"],
+     corrupt("explore/archive.json", "[1, 2"), "archive.json"),
+    ("resume explore missing archive", ["resume", "bad"],
+     corrupt("explore/archive.json", None), "archive.json"),
+    ("resume zero minutes", ["resume", "bad", "--minutes", "0"],
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "budget"),
+    ("audit corrupt config", ["audit", "bad"], corrupt("evolve/config.json", "]"),
+     "config.json"),
+    ("audit not a run", ["audit", "notarun"], files, "notarun"),
+    ("audit negative crops", ["audit", "bad", "--crops", "-1"],
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--crops"),
+    ("gallery corrupt config", ["gallery", "bad"], corrupt("evolve/config.json", "nope"),
+     "config.json"),
+    ("gallery corrupt log", ["gallery", "bad"], corrupt("evolve/log.jsonl", "{{\n{}\n"),
+     "log.jsonl"),
+    ("polish not a run", ["polish", "notarun"], files, "notarun"),
+    ("polish corrupt config", ["polish", "bad"], corrupt("evolve/config.json", "[]"),
+     "config.json"),
+    ("polish zero top", ["polish", "bad", "--top", "0"],
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--top"),
+    ("bench bad device", ["bench", "--device", "tpu"], None, "tpu"),
+]
+
+
+@pytest.mark.parametrize("argv, setup, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_before_anything_is_written(argv, setup, words, runs, tmp_path,
+                                                         capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if setup:
+        setup(tmp_path, runs)
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genart: error: "), err
+    assert words in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "runs").exists() or os.listdir(tmp_path / "runs") == []
