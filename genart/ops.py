@@ -21,7 +21,7 @@ def _scalar(value: float) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float32)
 
 
-_ZERO, _ONE, _TWO, _THREE = map(_scalar, (0.0, 1.0, 2.0, 3.0))
+_ZERO, _ONE, _TWO, _THREE, _MINUS_TWO = map(_scalar, (0.0, 1.0, 2.0, 3.0, -2.0))
 _EPS_DIV, _EPS_SQRT, _EPS_LOG, _FREQ, _PERIOD = map(_scalar, (EPS_DIV, EPS_SQRT, EPS_LOG,
                                                             NOISE_FREQ, 289.0))
 
@@ -112,17 +112,24 @@ def _hue_offsets(device: torch.device) -> torch.Tensor:
     return torch.tensor([3.0, 1.0, -1.0], device=device).div_(6.0).view(1, 3, 1, 1)
 
 
-def hsv(h, s, v, channel: int | None = None):
+def hue_offsets(channels: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1, 1) hsv offsets computing channel channels[i] (int64 (B,)) in row i."""
+    return _hue_offsets(channels.device)[0, :, 0, 0].index_select(0, channels).view(-1, 1, 1, 1)
+
+
+def hsv(h, s, v, channel: int | None = None, offsets: torch.Tensor | None = None):
     """HSV -> RGB in formula space [-1, 1]; hue has period 2 (smooth piecewise-linear form).
 
     Per channel n, with k = (n + 3h) mod 6, the ramp clamp(min(k, 4 - k), 0, 1) equals
     clamp(2 - 6 |e|, 0, 1) with e = g - round(g), g = (n - 2 + 3h) / 6: no mod, no min. The
     result 2 (val - val sat ramp) - 1 is one fused multiply-add on the three channels.
+    `offsets` (B, 1, 1, 1), from hue_offsets, computes one channel per row of a batch.
     """
     h, s, v = _channel(h, 0), _channel(s, 1), _channel(v, 2)
-    offsets = _hue_offsets(h.device)
-    if channel is not None:                                          # that channel alone
-        offsets = offsets[:, channel:channel + 1]
+    if offsets is None:
+        offsets = _hue_offsets(h.device)
+        if channel is not None:                                      # that channel alone
+            offsets = offsets[:, channel:channel + 1]
     g = torch.add(offsets, h, alpha=0.5)                             # (1, 3, h, w)
     e = g.sub_(torch.round(g))
     ramp = torch.add(_TWO, e.abs_(), alpha=-6.0).clamp_(0.0, 1.0)
@@ -142,10 +149,15 @@ def _mod(a, b, out=None):
 
 
 def _tanh(a, out=None):
-    """2 sigmoid(2a) - 1, the same function: torch's CPU sigmoid is vectorised and its tanh is
-    not (~4x slower at 224^2). Absolute error ~6e-8, so values below that read as 0."""
-    result = torch.mul(a, _TWO, out=out).sigmoid_()
-    return result * _TWO - _ONE if result.requires_grad else result.mul_(_TWO).sub_(_ONE)
+    """2 / (1 + exp(-2a)) - 1, the same function. torch's CPU tanh is not vectorised (~4x
+    slower at 224^2), and its sigmoid runs a scalar exp on a tensor's last few elements, so a
+    value would depend on where it sits in a batch (genart.batched); exp and division do not.
+    exp's argument stops at 88, where the result is -1 anyway, so exp and gradients stay finite.
+    """
+    if out is None and a.requires_grad:
+        return _TWO / (torch.exp(torch.clamp(a * _MINUS_TWO, max=88.0)) + _ONE) - _ONE
+    e = torch.mul(a, _MINUS_TWO, out=out).clamp_(max=88.0).exp_().add_(_ONE)
+    return torch.div(_TWO, e, out=e).sub_(_ONE)
 
 
 def _sqrt(a, out=None):

@@ -11,13 +11,13 @@ its time) and per-op overhead (a quarter), so ops write into dead buffers, take 
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 
 import torch
-import torch.nn.functional as F
 
+from genart.batched import render_structured
 from genart.errors import GenartError
+from genart.grid import coordinates, intra_op_threads, render_threads, squash
 from genart.ops import ELEMENTWISE, OPS
 from genart.plan import Plan, build_plan, shared_spatial, uses
 from genart.primitives import COLOUR, SCALAR, Colour, Genome, make_constant
@@ -26,18 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_BYTES = 4 * 2**30
 MAX_ANTIALIAS = 16
-SERIAL_PIXELS = 2**19   # CPU renders of smaller bands (per value) run on one intra-op thread
 _FUDGE = 3          # op temporaries (noise, hsv) beside the live values
-
-
-def _coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -> dict:
-    """x, y, r, theta for supersampled rows [r0, r1); the shorter side spans [-1, 1], y up."""
-    (height, width), short = size, min(size)
-    cols = torch.arange(width * k, device=device, dtype=torch.float64)
-    rws = torch.arange(rows[0], rows[1], device=device, dtype=torch.float64)
-    x = ((2 * (cols + 0.5) / k - width) / short).float().view(1, 1, 1, -1)   # (1, 1, 1, Wk)
-    y = ((height - 2 * (rws + 0.5) / k) / short).float().view(1, 1, -1, 1)  # (1, 1, hb, 1)
-    return {"x": x, "y": y, "r": torch.sqrt(x * x + y * y), "theta": torch.atan2(y, x)}
 
 
 def _evaluate(plan: Plan, table: torch.Tensor, coords: dict, emit, in_place: bool) -> None:
@@ -100,22 +89,11 @@ def _broadcast(args) -> tuple:
     return tuple(map(max, *(a.shape for a in args)))
 
 
-def _squash(value: torch.Tensor, shape: tuple, k: int) -> torch.Tensor:
-    """0.5 + 0.5 tanh(value), NaN -> 0, k x k average-pooled; (1, C, hb, W), C of the value.
-
-    Computed as sigmoid(2 value), the same function: torch's CPU sigmoid is vectorised and its
-    tanh is not (~15x slower at 224^2).
-    """
-    image = torch.sigmoid(2.0 * torch.nan_to_num(value, nan=0.0))       # = 0.5 + 0.5 tanh
-    image = image.expand(1, image.shape[1], *shape)                       # (1, C, hb*k, W*k)
-    return F.avg_pool2d(image, k) if k > 1 else image
-
-
 def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -> None:
     """_squash written into out (3, hb, W), computed on the value's own channel count."""
     channels = value.shape[1]
     if k > 1:
-        out.copy_(_squash(value, shape, k)[0].expand_as(out))
+        out.copy_(squash(value, shape, k)[0].expand_as(out))
         return
     image = torch.mul(value[0], 2.0).nan_to_num_(nan=0.0)     # in cache; out is written once
     if channels == 1:
@@ -153,7 +131,7 @@ def _band_rows(plan: Plan, n: int, size, k: int, grad: bool, budget: int) -> int
 
 
 def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
-                 budget_bytes: int = DEFAULT_BUDGET_BYTES) -> torch.Tensor:
+                 budget_bytes: int = DEFAULT_BUDGET_BYTES, batched: bool = True) -> torch.Tensor:
     """Render formulas to images (N, 3, H, W) float32 in [0, 1] on `device`.
 
     Args:
@@ -164,20 +142,24 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         constants: optional list of 1-D tensors, one per genome, replacing its numeric
             constants in `constants_of` order; the render is differentiable with respect to them.
         budget_bytes: memory budget; larger renders go in row bands, or raise GenartError.
+        batched: evaluate structure-batched (genart.batched: one op per group of same-shape
+            nodes across the batch); False runs the per-node interpreter, the reference.
     """
     height, width = _check_size(size)
     if not isinstance(antialias, int) or not 1 <= antialias <= MAX_ANTIALIAS:
         raise GenartError(f"antialias must be an int in 1..{MAX_ANTIALIAS}, got {antialias!r}")
     device, n, k = torch.device(device), len(genomes), antialias
     grad = constants is not None
+    if grad and len(constants) != n:
+        raise GenartError(f"got {len(constants)} constant tensors for {n} genomes")
+    if batched:
+        return render_structured(genomes, (height, width), device, k, constants, budget_bytes)
     plan = build_plan(genomes, per_genome_constants=grad)
     band = _band_rows(plan, n, (height, width), k, grad, budget_bytes)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("render %d genomes at %dx%d (aa %d): %d of %d primitive nodes computed, "
                   "%d-row bands", n, height, width, k, plan.computed, plan.internal_total, band)
     if grad:
-        if len(constants) != n:
-            raise GenartError(f"got {len(constants)} constant tensors for {n} genomes")
         for g, (genome, c) in enumerate(zip(genomes, constants)):
             if c.numel() != len(constants_of(genome)):
                 raise GenartError(f"genome {g} has {len(constants_of(genome))} constants, "
@@ -186,14 +168,14 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         table = torch.cat(parts) if parts else torch.zeros(0, device=device)
     else:
         table = torch.tensor(plan.values, dtype=torch.float32, device=device)
-    with _intra_op_threads(render_threads(band * k * width * k, device)):
+    with intra_op_threads(render_threads(band * k * width * k, device)):
         if grad:
             return _render_differentiable(plan, table, n, (height, width), k, band)
         out = torch.empty(n, 3, height, width, device=device)   # an ordinary tensor to return
         with torch.inference_mode():                    # lighter dispatch for every op inside
             for r0 in range(0, height, band):
                 r1 = min(r0 + band, height)
-                coords = _coordinates((r0 * k, r1 * k), (height, width), k, device)
+                coords = coordinates((r0 * k, r1 * k), (height, width), k, device)
                 shape = ((r1 - r0) * k, width * k)
                 rows = out.narrow(2, r0, r1 - r0)
                 _evaluate(plan, table, coords,
@@ -207,39 +189,14 @@ def _render_differentiable(plan: Plan, table, n: int, size: tuple, k: int, band:
     bands = []
     for r0 in range(0, height, band):
         r1 = min(r0 + band, height)
-        coords = _coordinates((r0 * k, r1 * k), size, k, table.device)
+        coords = coordinates((r0 * k, r1 * k), size, k, table.device)
         images = [None] * n
 
         def keep(g, value, shape=((r1 - r0) * k, width * k), rows=r1 - r0):
-            images[g] = _squash(value, shape, k).expand(1, 3, rows, width)
+            images[g] = squash(value, shape, k).expand(1, 3, rows, width)
         _evaluate(plan, table, coords, keep, in_place=False)
         bands.append(torch.cat(images) if images else torch.zeros(0, 3, r1 - r0, width))
     return torch.cat(bands, 2)
-
-
-def render_threads(band_pixels: int, device) -> int:
-    """torch intra-op threads a render uses: one for CPU bands under SERIAL_PIXELS."""
-    small = torch.device(device).type == "cpu" and band_pixels < SERIAL_PIXELS
-    return 1 if small else torch.get_num_threads()
-
-
-@contextlib.contextmanager
-def _intra_op_threads(count: int):
-    """torch's (process-wide) intra-op thread count set to `count` for the block.
-
-    A 224^2 op is too small to amortise a parallel region, and on a shared CPU one descheduled
-    OpenMP thread stalls every op (2 threads measured 5-30x slower than 1 under load; genome
-    chunks on 2 Python worker threads 1.2x slower than 1 thread, GIL hand-offs per op).
-    """
-    before = torch.get_num_threads()
-    if before == count:
-        yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _constants(genome) -> list[float]:

@@ -1,0 +1,258 @@
+"""Structure-batched rendering: a population's groups (genart.schedule), band by band.
+
+    nodes = build_nodes(genomes)                  # unique nodes, channels read (cached)
+    schedule = build_schedule(nodes, chunk)       # one group per signature (cached)
+    for each band of rows:                        # bands and genome chunks keep a tile in cache
+        for group in schedule.groups:             # chunk, then height: topological
+            args = terminals | constants (B, C, 1, 1) | rows gathered from earlier groups
+            values[group] = op(*args)             # one tensor op for the whole group
+            squash the roots it holds into their images; drop what nothing reads again
+
+The plan of a batch is kept for the next render of the same genomes (tuning renders the
+same structures with new constants S times): keyed by the genome objects, checked against a
+snapshot of their nodes, so a genome changed in place is planned afresh.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from genart.errors import GenartError
+from genart.grid import coordinates, intra_op_threads, render_threads, squash
+from genart.nodes import TERMINAL, build_nodes
+from genart.ops import ELEMENTWISE, OPS, hue_offsets
+from genart.schedule import Schedule, build_schedule
+
+TILE_ELEMENTS = 2**20         # CPU: largest group per tile (4 MiB: measured best of 2^17..2^23)
+CACHED_PLANS = 4
+_FUDGE = 3                    # op temporaries (noise, hsv, div, mod) per result
+_plans: OrderedDict = OrderedDict()
+
+
+class Plan:
+    """A batch's unique nodes and, per tile shape, its schedule."""
+
+    def __init__(self, genomes, per_genome_constants: bool):
+        self.snapshot = [list(g) for g in genomes]       # holds the nodes: their ids stay unique
+        self.nodes = build_nodes(genomes, per_genome_constants)
+        self.schedules: dict = {}
+
+    def schedule(self, row_elements: int, tile: int) -> Schedule:
+        """The schedule whose genome chunks fill `tile` elements at one band row."""
+        chunk = max(1, tile // max(1, row_elements * _widest_height(self.nodes)))
+        chunk = min(chunk, max(1, len(self.snapshot)))
+        if chunk not in self.schedules:
+            self.schedules[chunk] = build_schedule(self.nodes, chunk)
+        return self.schedules[chunk]
+
+
+def _widest_height(nodes) -> int:
+    """Computed nodes per genome at its widest height, averaged over the batch."""
+    computed = (nodes.read != 0) & (nodes.code < TERMINAL)
+    per_height = np.bincount(nodes.height[computed])
+    return max(1, int(np.ceil(per_height.max(initial=1) / max(1, len(nodes.roots)))))
+
+
+def plan_of(genomes, per_genome_constants: bool) -> Plan:
+    """The cached plan of these genomes, or a new one (the oldest of CACHED_PLANS dropped)."""
+    key = (per_genome_constants, tuple(map(id, genomes)))
+    plan = _plans.get(key)
+    if plan is not None and all(map(list.__eq__, plan.snapshot, genomes)):
+        _plans.move_to_end(key)
+        return plan
+    plan = _plans[key] = Plan(genomes, per_genome_constants)
+    while len(_plans) > CACHED_PLANS:
+        _plans.popitem(last=False)
+    return plan
+
+
+def _constants(schedule: Schedule, table: torch.Tensor) -> tuple[list, list, list]:
+    """Once per render: per group each constant argument (B, C, 1, 1) and the hsv offsets;
+    per leaf root its constant value (count, C, 1, 1) or None (a terminal)."""
+    device = table.device
+
+    def gathered(arg):
+        if arg.kind != "constant":
+            return None
+        return table.index_select(0, arg.index.to(device)).view(-1, arg.channels, 1, 1)
+
+    per_group = [[gathered(a) for a in group.args] for group in schedule.groups]
+    hues = [None if group.hue is None else hue_offsets(group.hue.to(device))
+            for group in schedule.groups]
+    return per_group, hues, [gathered(arg) for arg, _ in schedule.leaf_roots]
+
+
+def _gather(arg, values: list, dying: set):
+    """(an argument's rows, whether the op may overwrite them)."""
+    parts, own = [], True
+    for producer, one, where, count in arg.pieces:
+        value = values[producer]
+        if one:                                          # one channel of a colour: 3 row + c
+            value = value.reshape(-1, 1, *value.shape[2:])
+        if isinstance(where, int):
+            whole = where == 0 and count == value.shape[0]
+            parts.append(value if whole else value.narrow(0, where, count))
+            own = own and producer in dying and not one
+        else:
+            parts.append(value.index_select(0, where))
+    if len(parts) == 1:
+        return parts[0], own
+    return torch.cat(parts).index_select(0, arg.order), True
+
+
+def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, in_place: bool) -> None:
+    """Every group on one band of rows; emit(genomes, count, rows) for the roots of each."""
+    constants, hues, leaves = prepared
+    values = [None] * len(schedule.groups)
+    height, width = coords["r"].shape[2:]
+    for (arg, genomes), value in zip(schedule.leaf_roots, leaves):
+        value = coords[arg.name] if value is None else value
+        emit(genomes, len(genomes), value.expand(len(genomes), *value.shape[1:]))
+    for g, group in enumerate(schedule.groups):
+        readers = [p for a in group.args for p, *_ in a.pieces]
+        dying = {p for p in group.frees if readers.count(p) == 1}
+        args, owned = [], []
+        for arg, constant in zip(group.args, constants[g]):
+            if arg.kind == "terminal":
+                args.append(coords[arg.name])
+                owned.append(False)
+            elif arg.kind == "constant":
+                args.append(constant)
+                owned.append(False)
+            else:
+                value, own = _gather(arg, values, dying)
+                args.append(value)
+                owned.append(own)
+        shape = (group.size, group.channels, height if group.rows else 1,
+                 width if group.cols else 1)
+        out = None
+        if in_place and group.op in ELEMENTWISE:
+            out = next((a for a, own in zip(args, owned) if own and a.shape == shape), None)
+        if hues[g] is not None:
+            value = OPS["hsv"](*args, offsets=hues[g])
+        elif out is not None:
+            value = OPS[group.op](*args, out=out)
+        else:
+            value = OPS[group.op](*args)
+        if value.shape[0] != group.size:       # every argument was one shared value (aliases)
+            value = value.expand(group.size, *value.shape[1:]).contiguous()
+        values[g] = value
+        for genomes, rows, count in group.roots:
+            picked = value.narrow(0, rows, count) if isinstance(rows, int) else \
+                value.index_select(0, rows)
+            emit(genomes, count, picked)
+        for p in group.frees:
+            values[p] = None
+
+
+def render_structured(genomes, size: tuple, device: torch.device, k: int, constants,
+                      budget: int) -> torch.Tensor:
+    """render_batch's structure-batched path; arguments already checked by render_batch."""
+    (height, width), n, grad = size, len(genomes), constants is not None
+    if n == 0:
+        return torch.zeros(0, 3, height, width, device=device)
+    plan = plan_of(genomes, per_genome_constants=grad)
+    tile = TILE_ELEMENTS if device.type == "cpu" else 2**62
+    schedule = plan.schedule(width * k * k, tile)
+    band = _band_rows(schedule, n, size, k, grad, budget, tile)
+    if grad:
+        counts = plan.nodes.counts
+        for g, c in enumerate(constants):
+            if c.numel() != counts[g]:
+                raise GenartError(f"genome {g} has {counts[g]} constants, got a tensor of "
+                                  f"{c.numel()}; use constants_of(genome)")
+        flat = [c if c.dim() == 1 else c.reshape(-1) for c in constants]   # no op per genome
+        table = torch.cat(flat).to(device, torch.float32)
+    else:
+        table = torch.from_numpy(plan.nodes.values).to(device, torch.float32)
+    with intra_op_threads(render_threads(band * k * width * k, device)):
+        if grad:
+            return _render_differentiable(schedule, table, n, size, k, band)
+        out = torch.empty(n, 3, height, width, device=device)
+        with torch.inference_mode():
+            prepared = _constants(schedule, table)
+            for r0 in range(0, height, band):
+                r1 = min(r0 + band, height)
+                coords = coordinates((r0 * k, r1 * k), size, k, device)
+                rows, shape = out.narrow(2, r0, r1 - r0), ((r1 - r0) * k, width * k)
+                _run(schedule, prepared, coords,
+                     lambda genomes, count, value: _write(rows, genomes, count, value, shape, k),
+                     in_place=True)
+        return out
+
+
+def _write(rows: torch.Tensor, genomes, count: int, value: torch.Tensor, shape, k) -> None:
+    """Squash `value` (count, C, h, w) into the images `genomes` of rows (N, 3, hb, W)."""
+    target = rows.narrow(0, genomes, count) if isinstance(genomes, int) else \
+        torch.empty(count, *rows.shape[1:], device=rows.device)
+    if k > 1:
+        target.copy_(squash(value, shape, k).expand_as(target))
+    else:
+        image = torch.mul(value, 2.0).nan_to_num_(nan=0.0)
+        channels = image.shape[1]
+        torch.sigmoid(image.expand(count, channels, *shape), out=target[:, :channels])
+        if channels == 1:
+            target[:, 1:].copy_(target[:, :1].expand(count, 2, *shape))
+    if not isinstance(genomes, int):
+        rows.index_copy_(0, genomes.to(rows.device), target)
+
+
+def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: int):
+    (height, width), bands = size, []
+    prepared = _constants(schedule, table)       # in the graph once, read by every band
+    for r0 in range(0, height, band):
+        r1 = min(r0 + band, height)
+        coords = coordinates((r0 * k, r1 * k), size, k, table.device)
+        shape, images, order = ((r1 - r0) * k, width * k), [], []
+
+        def keep(genomes, count, value):
+            images.append(squash(value, shape, k).expand(count, 3, r1 - r0, width))
+            order.append(torch.arange(genomes, genomes + count) if isinstance(genomes, int)
+                         else genomes)
+        _run(schedule, prepared, coords, keep, in_place=False)
+        inverse = torch.empty(n, dtype=torch.int64)
+        inverse[torch.cat(order)] = torch.arange(n)
+        bands.append(torch.cat(images).index_select(0, inverse.to(table.device)))
+    return torch.cat(bands, 2)
+
+
+def _band_rows(schedule: Schedule, n: int, size, k: int, grad: bool, budget: int,
+               tile: int) -> int:
+    """Output rows per band: the largest group of a band stays within `tile` elements and the
+    estimated peak within budget (values live from their group to their last reader; with
+    gradients every value is kept), or GenartError."""
+    height, width = size
+    groups = schedule.groups
+    per_row, fixed = np.zeros(len(groups)), np.zeros(len(groups))
+    for g, group in enumerate(groups):
+        elements = group.size * group.channels * (width * k if group.cols else 1)
+        (per_row if group.rows else fixed)[g] = elements * (k if group.rows else 1) * 4
+    value_args = np.array([sum(a.kind == "value" for a in group.args) for group in groups])
+    temps = 1 + value_args + _FUDGE
+    output = n * 3 * height * width * 4 * (2 if grad else 1)
+    if grad:
+        row_peak, fixed_peak = (per_row * temps).sum(), (fixed * temps).sum()
+        rows_needed = height
+    else:
+        last = np.arange(len(groups))
+        for g, group in enumerate(groups):
+            last[group.frees] = g
+        live = []
+        for sizes in (per_row, fixed):
+            change = np.zeros(len(groups) + 1)
+            np.add.at(change, np.arange(len(groups)), sizes)
+            np.add.at(change, last + 1, -sizes)
+            live.append(np.cumsum(change)[:-1] + sizes * (temps - 1))
+        row_peak, fixed_peak = live[0].max(initial=0), live[1].max(initial=0)
+        rows_needed = 1
+    rows = (budget - output - fixed_peak) // row_peak if row_peak else height
+    if rows < rows_needed:
+        need = (output + fixed_peak + row_peak * rows_needed) / 2**30
+        raise GenartError(
+            f"rendering {n} image(s) of {height}x{width} with antialias {k} needs {need:.1f} GiB,"
+            f" budget {budget / 2**30:.1f} GiB; use a smaller --size or --aa")
+    widest = max((g.size * g.channels * k * (width * k if g.cols else 1)
+                  for g in groups if g.rows), default=1)
+    return int(max(1, min(rows, height, tile // widest)))
