@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from genart.errors import GenartError
-from genart.grid import coordinates, intra_op_threads, render_threads, squash
+from genart.grid import coordinates, intra_op_threads, render_threads, squash, squash_into
 from genart.nodes import TERMINAL, build_nodes
 from genart.ops import ELEMENTWISE, OPS, hue_offsets
 from genart.schedule import Schedule, build_schedule
@@ -84,6 +84,17 @@ def _constants(schedule: Schedule, table: torch.Tensor) -> tuple[list, list, lis
     return per_group, hues, [gathered(arg) for arg, _ in schedule.leaf_roots]
 
 
+def rows_of(value: torch.Tensor, where, count: int) -> torch.Tensor:
+    """`count` rows of value: from a start (a view), (start, step) (a strided view) or an
+    index tensor (a copy)."""
+    if isinstance(where, int):
+        return value if where == 0 and count == value.shape[0] else value.narrow(0, where, count)
+    if isinstance(where, tuple):
+        start, step = where
+        return value[start:start + step * (count - 1) + 1:step]
+    return value.index_select(0, where)
+
+
 def _gather(arg, values: list, dying: set):
     """(an argument's rows, whether the op may overwrite them)."""
     parts, own = [], True
@@ -91,12 +102,9 @@ def _gather(arg, values: list, dying: set):
         value = values[producer]
         if one:                                          # one channel of a colour: 3 row + c
             value = value.reshape(-1, 1, *value.shape[2:])
-        if isinstance(where, int):
-            whole = where == 0 and count == value.shape[0]
-            parts.append(value if whole else value.narrow(0, where, count))
+        parts.append(rows_of(value, where, count))
+        if not isinstance(where, torch.Tensor):          # a view: only if nothing else reads it
             own = own and producer in dying and not one
-        else:
-            parts.append(value.index_select(0, where))
     if len(parts) == 1:
         return parts[0], own
     return torch.cat(parts).index_select(0, arg.order), True
@@ -140,9 +148,7 @@ def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, in_place: bool
             value = value.expand(group.size, *value.shape[1:]).contiguous()
         values[g] = value
         for genomes, rows, count in group.roots:
-            picked = value.narrow(0, rows, count) if isinstance(rows, int) else \
-                value.index_select(0, rows)
-            emit(genomes, count, picked)
+            emit(genomes, count, rows_of(value, rows, count))
         for p in group.frees:
             values[p] = None
 
@@ -185,18 +191,12 @@ def render_structured(genomes, size: tuple, device: torch.device, k: int, consta
 
 def _write(rows: torch.Tensor, genomes, count: int, value: torch.Tensor, shape, k) -> None:
     """Squash `value` (count, C, h, w) into the images `genomes` of rows (N, 3, hb, W)."""
-    target = rows.narrow(0, genomes, count) if isinstance(genomes, int) else \
-        torch.empty(count, *rows.shape[1:], device=rows.device)
-    if k > 1:
-        target.copy_(squash(value, shape, k).expand_as(target))
-    else:
-        image = torch.mul(value, 2.0).nan_to_num_(nan=0.0)
-        channels = image.shape[1]
-        torch.sigmoid(image.expand(count, channels, *shape), out=target[:, :channels])
-        if channels == 1:
-            target[:, 1:].copy_(target[:, :1].expand(count, 2, *shape))
-    if not isinstance(genomes, int):
-        rows.index_copy_(0, genomes.to(rows.device), target)
+    if not isinstance(genomes, torch.Tensor):               # a view of the images
+        squash_into(rows_of(rows, genomes, count), value, shape, k)
+        return
+    target = torch.empty(count, *rows.shape[1:], device=rows.device)
+    squash_into(target, value, shape, k)
+    rows.index_copy_(0, genomes.to(rows.device), target)
 
 
 def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: int):
@@ -209,8 +209,7 @@ def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: i
 
         def keep(genomes, count, value):
             images.append(squash(value, shape, k).expand(count, 3, r1 - r0, width))
-            order.append(torch.arange(genomes, genomes + count) if isinstance(genomes, int)
-                         else genomes)
+            order.append(rows_of(torch.arange(n), genomes, count))
         _run(schedule, prepared, coords, keep, in_place=False)
         inverse = torch.empty(n, dtype=torch.int64)
         inverse[torch.cat(order)] = torch.arange(n)

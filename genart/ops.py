@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import torch
 
 from genart.primitives import EPS_DIV, EPS_LOG, EPS_SQRT, NOISE_FREQ
@@ -21,9 +22,54 @@ def _scalar(value: float) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float32)
 
 
-_ZERO, _ONE, _TWO, _THREE, _MINUS_TWO = map(_scalar, (0.0, 1.0, 2.0, 3.0, -2.0))
+_ZERO, _ONE, _TWO, _THREE = map(_scalar, (0.0, 1.0, 2.0, 3.0))
 _EPS_DIV, _EPS_SQRT, _EPS_LOG, _FREQ, _PERIOD = map(_scalar, (EPS_DIV, EPS_SQRT, EPS_LOG,
                                                             NOISE_FREQ, 289.0))
+
+
+class _NumpyUnary(torch.autograd.Function):
+    """A ufunc on a float32 CPU tensor by numpy's SIMD loop, differentiable through torch."""
+
+    @staticmethod
+    def forward(ctx, a, ufunc, derivative):
+        result = _numpy_call(ufunc, a.detach(), None)
+        ctx.derivative = derivative
+        ctx.save_for_backward(a, result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, result = ctx.saved_tensors
+        return grad * ctx.derivative(a, result), None, None
+
+
+def _numpy_call(ufunc, a: torch.Tensor, out) -> torch.Tensor:
+    out = torch.empty(a.shape) if out is None else out
+    with np.errstate(all="ignore"):                     # sin(inf) is NaN, quietly, as in torch
+        ufunc(a.numpy(), out=out.numpy())
+    return out
+
+
+def _transcendental(name: str, ufunc, derivative):
+    """torch.<name> on other devices; on a CPU numpy's loop: measured 2.5x (sin, cos) to 10x
+    (tanh) faster than torch's on an AVX-512 CPU (sin was half of a 224^2 sine-sum render), and
+    its vector tails are masked, so a value does not depend on where it sits in a batch (torch's
+    sigmoid takes a scalar exp on a tensor's last elements)."""
+    on_device = getattr(torch, name)
+
+    def apply(a: torch.Tensor, out=None) -> torch.Tensor:
+        if a.device.type != "cpu" or a.dtype != torch.float32:
+            return on_device(a) if out is None else on_device(a, out=out)
+        if a.requires_grad and torch.is_grad_enabled():
+            return _NumpyUnary.apply(a, ufunc, derivative)
+        return _numpy_call(ufunc, a.detach(), out)
+    apply.__name__ = name
+    return apply
+
+
+sin = _transcendental("sin", np.sin, lambda a, value: torch.cos(a))
+cos = _transcendental("cos", np.cos, lambda a, value: -torch.sin(a))
+tanh = _transcendental("tanh", np.tanh, lambda a, value: 1 - value * value)
 
 
 def _above(a: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
@@ -148,18 +194,6 @@ def _mod(a, b, out=None):
     return torch.addcmul(a, torch.div(a, b).floor_(), b, value=-1.0, out=out)
 
 
-def _tanh(a, out=None):
-    """2 / (1 + exp(-2a)) - 1, the same function. torch's CPU tanh is not vectorised (~4x
-    slower at 224^2), and its sigmoid runs a scalar exp on a tensor's last few elements, so a
-    value would depend on where it sits in a batch (genart.batched); exp and division do not.
-    exp's argument stops at 88, where the result is -1 anyway, so exp and gradients stay finite.
-    """
-    if out is None and a.requires_grad:
-        return _TWO / (torch.exp(torch.clamp(a * _MINUS_TWO, max=88.0)) + _ONE) - _ONE
-    e = torch.mul(a, _MINUS_TWO, out=out).clamp_(max=88.0).exp_().add_(_ONE)
-    return torch.div(_TWO, e, out=e).sub_(_ONE)
-
-
 def _sqrt(a, out=None):
     if out is None:
         return torch.sqrt(a.abs() + _EPS_SQRT)
@@ -182,9 +216,9 @@ OPS = {
     "sub": torch.sub,
     "mul": torch.mul,
     "div": _div,
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tanh": _tanh,
+    "sin": sin,
+    "cos": cos,
+    "tanh": tanh,
     "abs": torch.abs,
     "sqrt": _sqrt,
     "log": _log,

@@ -17,7 +17,7 @@ import torch
 
 from genart.batched import render_structured
 from genart.errors import GenartError
-from genart.grid import coordinates, intra_op_threads, render_threads, squash
+from genart.grid import coordinates, intra_op_threads, render_threads, squash, squash_into
 from genart.ops import ELEMENTWISE, OPS
 from genart.plan import Plan, build_plan, shared_spatial, uses
 from genart.primitives import COLOUR, SCALAR, Colour, Genome, make_constant
@@ -87,20 +87,6 @@ def _broadcast(args) -> tuple:
     """The shape of an element-wise result: values are 4-D with each dim 1 or full size, so
     the larger wins (torch.broadcast_shapes is a Python function ~30x slower)."""
     return tuple(map(max, *(a.shape for a in args)))
-
-
-def _squash_into(out: torch.Tensor, value: torch.Tensor, shape: tuple, k: int) -> None:
-    """_squash written into out (3, hb, W), computed on the value's own channel count."""
-    channels = value.shape[1]
-    if k > 1:
-        out.copy_(squash(value, shape, k)[0].expand_as(out))
-        return
-    image = torch.mul(value[0], 2.0).nan_to_num_(nan=0.0)     # in cache; out is written once
-    if channels == 1:
-        torch.sigmoid(image.expand_as(out[:1]), out=out[:1])
-        out[1:].copy_(out[:1].expand_as(out[1:]))
-    else:
-        torch.sigmoid(image.expand_as(out), out=out)
 
 
 def _check_size(size) -> tuple[int, int]:
@@ -179,7 +165,7 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
                 shape = ((r1 - r0) * k, width * k)
                 rows = out.narrow(2, r0, r1 - r0)
                 _evaluate(plan, table, coords,
-                          lambda g, value: _squash_into(rows[g], value, shape, k),
+                          lambda g, value: squash_into(rows.narrow(0, g, 1), value, shape, k),
                           in_place=True)
         return out
 

@@ -28,8 +28,8 @@ class Arg:
     name: str = ""                     # terminal: x, y, r or theta
     index: torch.Tensor = None         # constant: (B * channels,) indices into the table
     channels: int = 1                  # constant: values per row
-    pieces: list = field(default_factory=list)   # value: (producer, one channel, start or
-                                                 # index, rows)
+    pieces: list = field(default_factory=list)   # value: (producer, one channel, rows as
+                                                 # _span gives them, count)
     order: torch.Tensor = None         # value from several producers: rows after the cat
 
 
@@ -44,8 +44,8 @@ class Group:
     args: list
     hue: torch.Tensor = None           # hsv on one channel: that channel per row (size,)
     frees: list = field(default_factory=list)     # producers whose last reader this is
-    roots: list = field(default_factory=list)     # (genomes: start or index, rows: start or
-                                                  # index, count)
+    roots: list = field(default_factory=list)     # (genomes, rows: as _span gives them,
+                                                  # count)
 
 
 @dataclass
@@ -130,9 +130,13 @@ def build_schedule(nodes: Nodes, chunk: int) -> Schedule:
 
 
 def _span(values: np.ndarray):
-    """An int start when values are consecutive (a view serves), else an index tensor."""
-    if len(values) and (len(values) == 1 or (np.diff(values) == 1).all()):
+    """Rows as a view where possible: an int start when consecutive, (start, step) when evenly
+    spaced (a sum tree reads every other or every third row), else an index tensor."""
+    if len(values) == 1 or (len(values) and (np.diff(values) == 1).all()):
         return int(values[0])
+    steps = np.diff(values)
+    if len(values) and steps[0] > 1 and (steps == steps[0]).all():
+        return int(values[0]), int(steps[0])
     return torch.from_numpy(np.ascontiguousarray(values))
 
 
