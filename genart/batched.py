@@ -15,6 +15,7 @@ snapshot of their nodes, so a genome changed in place is planned afresh.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -39,13 +40,36 @@ class Plan:
         self.nodes = build_nodes(genomes, per_genome_constants)
         self.schedules: dict = {}
 
-    def schedule(self, row_elements: int, tile: int) -> Schedule:
-        """The schedule whose genome chunks fill `tile` elements at one band row."""
+    def schedule(self, row_elements: int, tile: int, device: torch.device) -> Schedule:
+        """The schedule whose genome chunks fill `tile` elements at one band row, its index
+        tensors on `device`."""
         chunk = max(1, tile // max(1, row_elements * _widest_height(self.nodes)))
         chunk = min(chunk, max(1, len(self.snapshot)))
         if chunk not in self.schedules:
             self.schedules[chunk] = build_schedule(self.nodes, chunk)
-        return self.schedules[chunk]
+        if (chunk, device) not in self.schedules:
+            self.schedules[chunk, device] = _on(self.schedules[chunk], device)
+        return self.schedules[chunk, device]
+
+
+def _on(schedule: Schedule, device: torch.device) -> Schedule:
+    """A copy of the schedule with its index tensors on device (genome indices stay)."""
+    if device.type == "cpu":
+        return schedule
+
+    def move(t):
+        return t.to(device) if isinstance(t, torch.Tensor) else t
+
+    def moved(arg):
+        if arg.sources is not None:
+            arg.from_several()
+        return replace(arg, index=move(arg.index), order=move(arg.order),
+                       pieces=[(p, one, move(where), n) for p, one, where, n in arg.pieces])
+    groups = [replace(g, args=[moved(a) for a in g.args], hue=move(g.hue),
+                      roots=[(genomes, move(where), n) for genomes, where, n in g.roots])
+              for g in schedule.groups]
+    return replace(schedule, groups=groups,
+                   leaf_roots=[(moved(a), genomes) for a, genomes in schedule.leaf_roots])
 
 
 def _widest_height(nodes) -> int:
@@ -95,8 +119,15 @@ def rows_of(value: torch.Tensor, where, count: int) -> torch.Tensor:
     return value.index_select(0, where)
 
 
-def _gather(arg, values: list, dying: set):
+def _gather(arg, values: list, dying: set, stores: dict | None):
     """(an argument's rows, whether the op may overwrite them)."""
+    if arg.store is not None and stores is not None:
+        store = stores[arg.store]
+        if arg.one:
+            store = store.view(-1, 1, *store.shape[2:])
+        return store.index_select(0, arg.index), True
+    if arg.sources is not None:
+        arg.from_several()
     parts, own = [], True
     for producer, one, where, count in arg.pieces:
         value = values[producer]
@@ -110,8 +141,11 @@ def _gather(arg, values: list, dying: set):
     return torch.cat(parts).index_select(0, arg.order), True
 
 
-def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, in_place: bool) -> None:
-    """Every group on one band of rows; emit(genomes, count, rows) for the roots of each."""
+def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, stores: dict | None) -> None:
+    """Every group on one band of rows; emit(genomes, count, rows) for the roots of each.
+    With `stores` (no gradients) ops write into dead arguments and store-held results into
+    their store."""
+    in_place = stores is not None
     constants, hues, leaves = prepared
     values = [None] * len(schedule.groups)
     height, width = coords["r"].shape[2:]
@@ -130,20 +164,27 @@ def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, in_place: bool
                 args.append(constant)
                 owned.append(False)
             else:
-                value, own = _gather(arg, values, dying)
+                value, own = _gather(arg, values, dying, stores)
                 args.append(value)
                 owned.append(own)
         shape = (group.size, group.channels, height if group.rows else 1,
                  width if group.cols else 1)
-        out = None
-        if in_place and group.op in ELEMENTWISE:
-            out = next((a for a, own in zip(args, owned) if own and a.shape == shape), None)
+        out = target = None
+        if in_place and group.store is not None:
+            key, start = group.store
+            target = stores[key].narrow(0, start, group.size)
+        full = group.size == 1 or any(a.shape[0] == group.size for a in args)
+        if in_place and full and group.op in ELEMENTWISE:     # the result has all its rows
+            out = target if target is not None else next(
+                (a for a, own in zip(args, owned) if own and a.shape == shape), None)
         if hues[g] is not None:
             value = OPS["hsv"](*args, offsets=hues[g])
         elif out is not None:
             value = OPS[group.op](*args, out=out)
         else:
             value = OPS[group.op](*args)
+        if target is not None and value is not target:
+            value = target.copy_(value)
         if value.shape[0] != group.size:       # every argument was one shared value (aliases)
             value = value.expand(group.size, *value.shape[1:]).contiguous()
         values[g] = value
@@ -161,7 +202,7 @@ def render_structured(genomes, size: tuple, device: torch.device, k: int, consta
         return torch.zeros(0, 3, height, width, device=device)
     plan = plan_of(genomes, per_genome_constants=grad)
     tile = TILE_ELEMENTS if device.type == "cpu" else 2**62
-    schedule = plan.schedule(width * k * k, tile)
+    schedule = plan.schedule(width * k * k, tile, device)
     band = _band_rows(schedule, n, size, k, grad, budget, tile)
     if grad:
         counts = plan.nodes.counts
@@ -178,14 +219,18 @@ def render_structured(genomes, size: tuple, device: torch.device, k: int, consta
             return _render_differentiable(schedule, table, n, size, k, band)
         out = torch.empty(n, 3, height, width, device=device)
         with torch.inference_mode():
-            prepared = _constants(schedule, table)
+            prepared, stores = _constants(schedule, table), {}
             for r0 in range(0, height, band):
                 r1 = min(r0 + band, height)
                 coords = coordinates((r0 * k, r1 * k), size, k, device)
                 rows, shape = out.narrow(2, r0, r1 - r0), ((r1 - r0) * k, width * k)
+                if shape not in stores:
+                    stores[shape] = {key: torch.empty(count, key[0], shape[0] if key[1] else 1,
+                                                      shape[1] if key[2] else 1, device=device)
+                                     for key, count in schedule.stores.items()}
                 _run(schedule, prepared, coords,
                      lambda genomes, count, value: _write(rows, genomes, count, value, shape, k),
-                     in_place=True)
+                     stores[shape])
         return out
 
 
@@ -210,7 +255,7 @@ def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: i
         def keep(genomes, count, value):
             images.append(squash(value, shape, k).expand(count, 3, r1 - r0, width))
             order.append(rows_of(torch.arange(n), genomes, count))
-        _run(schedule, prepared, coords, keep, in_place=False)
+        _run(schedule, prepared, coords, keep, None)
         inverse = torch.empty(n, dtype=torch.int64)
         inverse[torch.cat(order)] = torch.arange(n)
         bands.append(torch.cat(images).index_select(0, inverse.to(table.device)))

@@ -31,6 +31,20 @@ class Arg:
     pieces: list = field(default_factory=list)   # value: (producer, one channel, rows as
                                                  # _span gives them, count)
     order: torch.Tensor = None         # value from several producers: rows after the cat
+    store: tuple = None                # ... or, without gradients, rows `index` of this store
+    one: bool = False                  # ... of a colour store read on one channel (3 row + c)
+    sources: tuple = None              # (producer, row, one) per row, pieces made when needed
+
+    def from_several(self) -> None:
+        """Fill pieces and order from sources: a gather per producer, a cat, a reorder."""
+        producer, flat, one = self.sources
+        by_producer = np.argsort(producer, kind="stable")
+        bounds = np.flatnonzero(np.diff(producer[by_producer])) + 1
+        self.pieces = [(int(producer[part[0]]), one, _span(flat[part]), len(part))
+                       for part in np.split(by_producer, bounds)]
+        inverse = np.empty_like(by_producer)
+        inverse[by_producer] = np.arange(len(by_producer))
+        self.order, self.sources = torch.from_numpy(inverse), None
 
 
 @dataclass
@@ -43,6 +57,7 @@ class Group:
     cols: bool
     args: list
     hue: torch.Tensor = None           # hsv on one channel: that channel per row (size,)
+    store: tuple = None                # (shape class, first row) when a store holds the result
     frees: list = field(default_factory=list)     # producers whose last reader this is
     roots: list = field(default_factory=list)     # (genomes, rows: as _span gives them,
                                                   # count)
@@ -53,6 +68,7 @@ class Schedule:
     groups: list
     leaf_roots: list                   # (Arg of a terminal or constant, genome index)
     n: int
+    stores: dict = field(default_factory=dict)    # (channels, rows, cols) -> rows it holds
 
 
 def _shapes(nodes: Nodes):
@@ -110,23 +126,61 @@ def build_schedule(nodes: Nodes, chunk: int) -> Schedule:
     flat = np.where(sel >= 0, 3 * row_of[src] + sel, row_of[src])
     producer = np.where(kind == 3, group_of[src], -1)
     start_at = nodes.offset[src] + np.maximum(nodes.pick[src], 0) + np.maximum(sel, 0)
+    members = order                                                 # by group, then id
+    kind, src, c_read, start_at, producer, flat, sel = (
+        a[members] for a in (kind, src, c_read, start_at, producer, flat, sel))
+    first, u = starts[:-1], ids[members]
+    spans = [_segment_spans(flat[:, j], producer[:, j], starts) for j in range(3)]
     groups = []
-    for g in range(len(starts) - 1):
-        members = order[starts[g]:starts[g + 1]]
-        u = ids[members[0]]
-        args = [_arg(kind[members, j], src[members, j], c_read[members[0], j],
-                     start_at[members, j], producer[members, j], flat[members, j], sel[members, j])
-                for j in range(3) if kind[members[0], j]]
-        hsv_pick = code[u] == HSV and channels[u] == 1
-        groups.append(Group(OP_NAMES[code[u]], len(members), int(channels[u]), bool(rows[u]),
-                            bool(cols[u]), args,
-                            torch.from_numpy(nodes.pick[ids[members]]) if hsv_pick else None))
+    for g, (a, b) in enumerate(zip(first.tolist(), starts[1:].tolist())):
+        args = []
+        for j in np.flatnonzero(kind[a]).tolist():
+            if kind[a, j] == 1:
+                args.append(Arg("terminal", name=_terminal_name(src[a, j])))
+            elif kind[a, j] == 2:
+                c = int(c_read[a, j])
+                index = (start_at[a:b, j, None] + np.arange(c)).reshape(-1)
+                args.append(Arg("constant", index=torch.from_numpy(index), channels=c))
+            elif spans[j][0][g]:                                    # one producer
+                where = _where(spans[j], g, flat[a:b, j])
+                args.append(Arg("value", pieces=[(int(producer[a, j]), bool(sel[a, j] >= 0),
+                                                  where, b - a)]))
+            else:                                                   # from several groups
+                one = bool(sel[a, j] >= 0)
+                args.append(Arg("value", one=one,
+                                sources=(producer[a:b, j], flat[a:b, j], one)))
+        op = code[u[a]]
+        hue = torch.from_numpy(nodes.pick[u[a:b]]) if op == HSV and channels[u[a]] == 1 else None
+        groups.append(Group(OP_NAMES[op], b - a, int(channels[u[a]]), bool(rows[u[a]]),
+                            bool(cols[u[a]]), args, hue))
     last = np.arange(len(groups))                                   # last reader of each group
-    np.maximum.at(last, producer[producer >= 0], np.broadcast_to(gid[:, None], producer.shape)
-                  [producer >= 0])
+    reads = producer >= 0
+    np.maximum.at(last, producer[reads], np.broadcast_to(gid[members, None], reads.shape)[reads])
     for p, g in enumerate(last.tolist()):
         groups[g].frees.append(p)
-    return Schedule(groups, _roots(nodes, groups, group_of, row_of), len(nodes.roots))
+    schedule = Schedule(groups, _roots(nodes, groups, group_of, row_of), len(nodes.roots))
+    _assign_stores(schedule)
+    return schedule
+
+
+def _assign_stores(schedule: Schedule) -> None:
+    """Groups read by an argument from several groups keep their result in one buffer per
+    shape class (rows in group order), so that argument is one gather (without gradients)."""
+    several = [a for g in schedule.groups for a in g.args if a.sources is not None]
+    fed = np.unique(np.concatenate([a.sources[0] for a in several])) if several else []
+    offset = {}
+    for p in fed.tolist() if len(fed) else []:
+        group = schedule.groups[p]
+        key = (group.channels, group.rows, group.cols)
+        start = schedule.stores.get(key, 0)
+        group.store, offset[p] = (key, start), start
+        schedule.stores[key] = start + group.size
+    table = np.zeros(len(schedule.groups), np.int64)
+    table[list(offset)] = list(offset.values())
+    for arg in several:
+        producer, flat, one = arg.sources
+        arg.store = schedule.groups[int(producer[0])].store[0]
+        arg.index = torch.from_numpy(table[producer] * (3 if one else 1) + flat)
 
 
 def _span(values: np.ndarray):
@@ -140,22 +194,29 @@ def _span(values: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(values))
 
 
-def _arg(kind, src, c_read, start_at, producer, flat, sel) -> Arg:
-    if kind[0] == 1:
-        return Arg("terminal", name=_terminal_name(src[0]))
-    if kind[0] == 2:
-        index = (start_at[:, None] + np.arange(c_read)).reshape(-1)
-        return Arg("constant", index=torch.from_numpy(index), channels=int(c_read))
-    one = bool(sel[0] >= 0)
-    if (producer == producer[0]).all():
-        return Arg("value", pieces=[(int(producer[0]), one, _span(flat), len(flat))])
-    by_producer = np.argsort(producer, kind="stable")
-    pieces, bounds = [], np.flatnonzero(np.diff(producer[by_producer])) + 1
-    for part in np.split(by_producer, bounds):
-        pieces.append((int(producer[part[0]]), one, _span(flat[part]), len(part)))
-    inverse = np.empty_like(by_producer)
-    inverse[by_producer] = np.arange(len(by_producer))
-    return Arg("value", pieces=pieces, order=torch.from_numpy(inverse))
+def _segment_spans(values, producers, bounds):
+    """Per segment [bounds[g], bounds[g + 1]) of rows: (one producer?, consecutive or evenly
+    spaced?, first row, step), vectorised over all groups."""
+    sizes, heads = np.diff(bounds), bounds[:-1]
+    one = np.minimum.reduceat(producers, heads) == np.maximum.reduceat(producers, heads)
+    steps = np.diff(values)
+    step = np.where(sizes > 1, steps[np.minimum(heads, max(len(steps) - 1, 0))]
+                    if len(steps) else 1, 1)
+    segment = np.repeat(np.arange(len(sizes)), sizes)
+    off = (segment[1:] == segment[:-1]) & (steps != step[segment[:-1]])
+    count = np.concatenate(([0], np.cumsum(off)))
+    regular = count[np.maximum(bounds[1:] - 1, heads)] - count[heads] == 0
+    return one, regular & (step >= 1), values[heads], step
+
+
+def _where(span, g: int, rows: np.ndarray):
+    """A group's rows from _segment_spans: a start, (start, step), or an index tensor."""
+    _, regular, head, step = span
+    if regular[g] and step[g] == 1 or len(rows) == 1:
+        return int(head[g])
+    if regular[g]:
+        return int(head[g]), int(step[g])
+    return torch.from_numpy(np.ascontiguousarray(rows))
 
 
 def _terminal_name(uid: int) -> str:

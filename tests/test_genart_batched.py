@@ -159,3 +159,17 @@ def test_bands_memory_guard_and_bad_input():
     with pytest.raises(GenartError, match="complete tree"):
         render_batch([parse("add(x, y)")[:2]], 8, "cpu")
     assert render_batch([], 8, "cpu").shape == (0, 3, 8, 8)
+
+
+def test_a_schedule_for_another_device_holds_its_indices_there():
+    """CUDA renders gather with index tensors on the GPU ('meta' stands in for it here)."""
+    from genart.batched import plan_of
+
+    genomes = random_genomes(200, seed=9) + sine_sums(2, seed=9) + [parse("x"), parse("0.5")]
+    schedule = plan_of(genomes, False).schedule(16, 2**20, torch.device("meta"))
+    tensors = [t for g in schedule.groups for t in [g.hue] + [w for _, w, _ in g.roots]
+               + [t for a in g.args for t in [a.index, a.order] + [w for _, _, w, _ in a.pieces]]]
+    tensors += [a.index for a, _ in schedule.leaf_roots]
+    tensors = [t for t in tensors if isinstance(t, torch.Tensor)]
+    assert len(tensors) > 100 and all(t.device.type == "meta" for t in tensors)
+    assert render_batch(genomes, 8, "meta").shape == (len(genomes), 3, 8, 8)
