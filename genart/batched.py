@@ -17,18 +17,16 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import replace
 
-import numpy as np
 import torch
 
 from genart.errors import GenartError
 from genart.grid import coordinates, intra_op_threads, render_threads, squash, squash_into
-from genart.nodes import TERMINAL, build_nodes
+from genart.nodes import build_nodes
 from genart.ops import ELEMENTWISE, OPS, hue_offsets
 from genart.schedule import Schedule, build_schedule
+from genart.tiles import band_rows, genome_chunk, tile_elements
 
-TILE_ELEMENTS = 2**20         # CPU: largest group per tile (4 MiB: measured best of 2^17..2^23)
 CACHED_PLANS = 4
-_FUDGE = 3                    # op temporaries (noise, hsv, div, mod) per result
 _plans: OrderedDict = OrderedDict()
 
 
@@ -43,8 +41,7 @@ class Plan:
     def schedule(self, row_elements: int, tile: int, device: torch.device) -> Schedule:
         """The schedule whose genome chunks fill `tile` elements at one band row, its index
         tensors on `device`."""
-        chunk = max(1, tile // max(1, row_elements * _widest_height(self.nodes)))
-        chunk = min(chunk, max(1, len(self.snapshot)))
+        chunk = genome_chunk(self.nodes, row_elements, tile)
         if chunk not in self.schedules:
             self.schedules[chunk] = build_schedule(self.nodes, chunk)
         if (chunk, device) not in self.schedules:
@@ -70,13 +67,6 @@ def _on(schedule: Schedule, device: torch.device) -> Schedule:
               for g in schedule.groups]
     return replace(schedule, groups=groups,
                    leaf_roots=[(moved(a), genomes) for a, genomes in schedule.leaf_roots])
-
-
-def _widest_height(nodes) -> int:
-    """Computed nodes per genome at its widest height, averaged over the batch."""
-    computed = (nodes.read != 0) & (nodes.code < TERMINAL)
-    per_height = np.bincount(nodes.height[computed])
-    return max(1, int(np.ceil(per_height.max(initial=1) / max(1, len(nodes.roots)))))
 
 
 def plan_of(genomes, per_genome_constants: bool) -> Plan:
@@ -201,9 +191,9 @@ def render_structured(genomes, size: tuple, device: torch.device, k: int, consta
     if n == 0:
         return torch.zeros(0, 3, height, width, device=device)
     plan = plan_of(genomes, per_genome_constants=grad)
-    tile = TILE_ELEMENTS if device.type == "cpu" else 2**62
+    tile = tile_elements(device)
     schedule = plan.schedule(width * k * k, tile, device)
-    band = _band_rows(schedule, n, size, k, grad, budget, tile)
+    band = band_rows(schedule, n, size, k, grad, budget, tile)
     if grad:
         counts = plan.nodes.counts
         for g, c in enumerate(constants):
@@ -260,43 +250,3 @@ def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: i
         inverse[torch.cat(order)] = torch.arange(n)
         bands.append(torch.cat(images).index_select(0, inverse.to(table.device)))
     return torch.cat(bands, 2)
-
-
-def _band_rows(schedule: Schedule, n: int, size, k: int, grad: bool, budget: int,
-               tile: int) -> int:
-    """Output rows per band: the largest group of a band stays within `tile` elements and the
-    estimated peak within budget (values live from their group to their last reader; with
-    gradients every value is kept), or GenartError."""
-    height, width = size
-    groups = schedule.groups
-    per_row, fixed = np.zeros(len(groups)), np.zeros(len(groups))
-    for g, group in enumerate(groups):
-        elements = group.size * group.channels * (width * k if group.cols else 1)
-        (per_row if group.rows else fixed)[g] = elements * (k if group.rows else 1) * 4
-    value_args = np.array([sum(a.kind == "value" for a in group.args) for group in groups])
-    temps = 1 + value_args + _FUDGE
-    output = n * 3 * height * width * 4 * (2 if grad else 1)
-    if grad:
-        row_peak, fixed_peak = (per_row * temps).sum(), (fixed * temps).sum()
-        rows_needed = height
-    else:
-        last = np.arange(len(groups))
-        for g, group in enumerate(groups):
-            last[group.frees] = g
-        live = []
-        for sizes in (per_row, fixed):
-            change = np.zeros(len(groups) + 1)
-            np.add.at(change, np.arange(len(groups)), sizes)
-            np.add.at(change, last + 1, -sizes)
-            live.append(np.cumsum(change)[:-1] + sizes * (temps - 1))
-        row_peak, fixed_peak = live[0].max(initial=0), live[1].max(initial=0)
-        rows_needed = 1
-    rows = (budget - output - fixed_peak) // row_peak if row_peak else height
-    if rows < rows_needed:
-        need = (output + fixed_peak + row_peak * rows_needed) / 2**30
-        raise GenartError(
-            f"rendering {n} image(s) of {height}x{width} with antialias {k} needs {need:.1f} GiB,"
-            f" budget {budget / 2**30:.1f} GiB; use a smaller --size or --aa")
-    widest = max((g.size * g.channels * k * (width * k if g.cols else 1)
-                  for g in groups if g.rows), default=1)
-    return int(max(1, min(rows, height, tile // widest)))
