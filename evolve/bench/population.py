@@ -122,7 +122,8 @@ def population_bench(report, *, device: torch.device, sizes=(8, 128, 224),
     genomes = default_genomes(max(counts), seed)
     nodes = statistics.mean(len(g) for g in genomes)
     report(f"population: default genomes (12-sine sums, {nodes:.0f} nodes), device={device}, "
-           f"{rounds} interleaved rounds, medians")
+           f"medians of {rounds} interleaved rounds (ratios: of each round's pair); reference "
+           f"on {min(reference_genomes, len(genomes))} genomes, numpy on {numpy_genomes}")
     few, pset = genomes[:numpy_genomes], numpy_pset()
     functions = [gp.compile(g, pset) for g in few]                  # compiled once, untimed
     sub = genomes[:reference_genomes]
@@ -133,34 +134,34 @@ def population_bench(report, *, device: torch.device, sizes=(8, 128, 224),
         return counter.count
 
     for size in sizes:
-        rates: dict = {}
-        for n in counts:
-            population = genomes[:n]
-            fresh = [Genome(g) for g in population]                    # new objects: no plan yet
-            cold = seconds_of(lambda: render_batch(fresh, size, device), device)
-            rates[n] = [n / seconds_of(lambda: render_batch(population, size, device), device)
-                        for _ in range(rounds)]
-            rates[n, "cold"] = n / cold
-            rates[n, "ops"] = counted(lambda: render_batch(population, size, device))
-        base = {}
-        for _ in range(rounds):                                        # the baselines, interleaved
-            base.setdefault("reference", []).append(len(sub) / seconds_of(
-                lambda: render_batch(sub, size, device, batched=False), device))
-            for dtype in (np.float64, np.float32):
-                seconds = seconds_of(lambda: numpy_images(functions, size, dtype), device)
-                base.setdefault(np.dtype(dtype).name, []).append(len(few) / seconds)
-        base = {k: statistics.median(v) for k, v in base.items()}
+        cold, ops = {}, {}
+        for n in counts:                                               # first renders, op counts
+            fresh = [Genome(g) for g in genomes[:n]]                   # new objects: no plan yet
+            cold[n] = n / seconds_of(lambda: render_batch(fresh, size, device), device)
+            ops[n] = counted(lambda: render_batch(genomes[:n], size, device))
         reference_ops = counted(lambda: render_batch(few, size, device, batched=False))
-        report(f"  {size}x{size}: reference (per-node) {base['reference']:.0f} img/s; DEAP "
-               f"gp.compile lambda on numpy arrays: float64 {base['float64']:.0f} img/s, "
-               f"float32 {base['float32']:.0f} img/s")
+        rounds_seen = []
+        for _ in range(rounds):                 # every rate of a round sees one machine speed
+            rate = {n: n / seconds_of(lambda: render_batch(genomes[:n], size, device), device)
+                    for n in counts}
+            rate["reference"] = len(sub) / seconds_of(
+                lambda: render_batch(sub, size, device, batched=False), device)
+            for dtype in (np.float64, np.float32):
+                rate[np.dtype(dtype).name] = len(few) / seconds_of(
+                    lambda: numpy_images(functions, size, dtype), device)
+            rounds_seen.append(rate)
+
+        def median(key, over=None):
+            return statistics.median(r[key] / (r[over] if over else 1) for r in rounds_seen)
+        report(f"  {size}x{size}: reference (per-node) {median('reference'):.0f} img/s; DEAP "
+               f"gp.compile lambda on numpy arrays: float64 {median('float64'):.0f} img/s, "
+               f"float32 {median('float32'):.0f} img/s")
         for n in counts:
-            rate = statistics.median(rates[n])
-            report(f"    N={n:5d}: batched {rate:8.0f} img/s (first render, planning "
-                   f"included: {rates[n, 'cold']:.0f}) = {rate / base['reference']:.1f}x "
-                   f"reference, {rate / base['float64']:.1f}x numpy float64, "
-                   f"{rate / base['float32']:.2f}x float32; tensor ops per render "
-                   f"{rates[n, 'ops']} vs reference ~{reference_ops * n // len(few)}")
+            report(f"    N={n:5d}: batched {median(n):8.0f} img/s (first render, planning "
+                   f"included: {cold[n]:.0f}) = {median(n, 'reference'):.1f}x reference, "
+                   f"{median(n, 'float64'):.1f}x numpy float64, {median(n, 'float32'):.2f}x "
+                   f"float32; tensor ops per render {ops[n]} vs reference "
+                   f"~{reference_ops * n // len(few)}")
     tuning_step(report, device=device, genomes=genomes[:8], size=128, rounds=rounds)
 
 
