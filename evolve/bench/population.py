@@ -111,6 +111,16 @@ def default_genomes(n: int, seed: int) -> list:
         random.setstate(state)
 
 
+def rate_of(work, images: int, device, least: float = 0.05) -> float:
+    """Images per second of work() repeated for at least `least` seconds (a sub-millisecond
+    render timed once is mostly noise)."""
+    calls, seconds = 0, 0.0
+    while seconds < least:
+        seconds += seconds_of(work, device)
+        calls += 1
+    return images * calls / seconds
+
+
 def population_bench(report, *, device: torch.device, sizes=(8, 128, 224),
                      counts=(16, 256, 1024), seed: int = 0, rounds: int = 3,
                      reference_genomes: int = 64, numpy_genomes: int = 16) -> None:
@@ -142,13 +152,13 @@ def population_bench(report, *, device: torch.device, sizes=(8, 128, 224),
         reference_ops = counted(lambda: render_batch(few, size, device, batched=False))
         rounds_seen = []
         for _ in range(rounds):                 # every rate of a round sees one machine speed
-            rate = {n: n / seconds_of(lambda: render_batch(genomes[:n], size, device), device)
+            rate = {n: rate_of(lambda: render_batch(genomes[:n], size, device), n, device)
                     for n in counts}
-            rate["reference"] = len(sub) / seconds_of(
-                lambda: render_batch(sub, size, device, batched=False), device)
+            rate["reference"] = rate_of(lambda: render_batch(sub, size, device, batched=False),
+                                        len(sub), device)
             for dtype in (np.float64, np.float32):
-                rate[np.dtype(dtype).name] = len(few) / seconds_of(
-                    lambda: numpy_images(functions, size, dtype), device)
+                rate[np.dtype(dtype).name] = rate_of(
+                    lambda: numpy_images(functions, size, dtype), len(few), device)
             rounds_seen.append(rate)
 
         def median(key, over=None):
