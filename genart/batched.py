@@ -8,12 +8,14 @@
             values[group] = op(*args)             # one tensor op for the whole group
             squash the roots it holds into their images; drop what nothing reads again
 
-The plan of a batch is kept for the next render of the same genomes (tuning renders the
-same structures with new constants S times): keyed by the genome objects, checked against a
-snapshot of their nodes, so a genome changed in place is planned afresh.
+A batch's plan is kept for the next render of the same genomes (tuning renders them S times
+with new constants), keyed by the genome objects and checked against a snapshot of their
+nodes, so a genome changed in place is planned afresh.
 """
 from __future__ import annotations
 
+import operator
+import threading
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -24,10 +26,11 @@ from genart.grid import coordinates, intra_op_threads, render_threads, squash, s
 from genart.nodes import build_nodes
 from genart.ops import ELEMENTWISE, OPS, hue_offsets
 from genart.schedule import Schedule, build_schedule
-from genart.tiles import band_rows, genome_chunk, tile_elements
+from genart.tiles import band_rows, genome_chunk, tile_elements, widest_height
 
 CACHED_PLANS = 4
 _plans: OrderedDict = OrderedDict()
+_lock = threading.Lock()
 
 
 class Plan:
@@ -36,12 +39,12 @@ class Plan:
     def __init__(self, genomes, per_genome_constants: bool):
         self.snapshot = [list(g) for g in genomes]       # holds the nodes: their ids stay unique
         self.nodes = build_nodes(genomes, per_genome_constants)
-        self.schedules: dict = {}
+        self.widest, self.schedules = widest_height(self.nodes), {}
 
     def schedule(self, row_elements: int, tile: int, device: torch.device) -> Schedule:
         """The schedule whose genome chunks fill `tile` elements at one band row, its index
         tensors on `device`."""
-        chunk = genome_chunk(self.nodes, row_elements, tile)
+        chunk = genome_chunk(self.widest, len(self.snapshot), row_elements, tile)
         if chunk not in self.schedules:
             self.schedules[chunk] = build_schedule(self.nodes, chunk)
         if (chunk, device) not in self.schedules:
@@ -57,7 +60,7 @@ def _on(schedule: Schedule, device: torch.device) -> Schedule:
     def move(t):
         return t.to(device) if isinstance(t, torch.Tensor) else t
 
-    def moved(arg):
+    def moved(arg):                                      # several-group pieces made first
         if arg.sources is not None:
             arg.from_several()
         return replace(arg, index=move(arg.index), order=move(arg.order),
@@ -72,13 +75,16 @@ def _on(schedule: Schedule, device: torch.device) -> Schedule:
 def plan_of(genomes, per_genome_constants: bool) -> Plan:
     """The cached plan of these genomes, or a new one (the oldest of CACHED_PLANS dropped)."""
     key = (per_genome_constants, tuple(map(id, genomes)))
-    plan = _plans.get(key)
-    if plan is not None and all(map(list.__eq__, plan.snapshot, genomes)):
-        _plans.move_to_end(key)
-        return plan
-    plan = _plans[key] = Plan(genomes, per_genome_constants)
-    while len(_plans) > CACHED_PLANS:
-        _plans.popitem(last=False)
+    with _lock:
+        plan = _plans.get(key)
+        if plan is not None and all(map(operator.eq, plan.snapshot, genomes)):
+            _plans.move_to_end(key)
+            return plan
+    plan = Plan(genomes, per_genome_constants)
+    with _lock:
+        _plans[key] = plan
+        while len(_plans) > CACHED_PLANS:
+            _plans.popitem(last=False)
     return plan
 
 
@@ -99,8 +105,7 @@ def _constants(schedule: Schedule, table: torch.Tensor) -> tuple[list, list, lis
 
 
 def rows_of(value: torch.Tensor, where, count: int) -> torch.Tensor:
-    """`count` rows of value: from a start (a view), (start, step) (a strided view) or an
-    index tensor (a copy)."""
+    """`count` rows of value from a start or (start, step) (views), or an index (a copy)."""
     if isinstance(where, int):
         return value if where == 0 and count == value.shape[0] else value.narrow(0, where, count)
     if isinstance(where, tuple):
@@ -147,16 +152,11 @@ def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, stores: dict |
         dying = {p for p in group.frees if readers.count(p) == 1}
         args, owned = [], []
         for arg, constant in zip(group.args, constants[g]):
-            if arg.kind == "terminal":
-                args.append(coords[arg.name])
-                owned.append(False)
-            elif arg.kind == "constant":
-                args.append(constant)
-                owned.append(False)
-            else:
-                value, own = _gather(arg, values, dying, stores)
-                args.append(value)
-                owned.append(own)
+            value, own = (coords[arg.name], False) if arg.kind == "terminal" else \
+                (constant, False) if arg.kind == "constant" else \
+                _gather(arg, values, dying, stores)
+            args.append(value)
+            owned.append(own)
         shape = (group.size, group.channels, height if group.rows else 1,
                  width if group.cols else 1)
         out = target = None

@@ -163,6 +163,8 @@ def build_nodes(genomes, per_genome_constants: bool) -> Nodes:
         kids = flat_kids[pending]
         known = np.where(kids >= 0, uid[kids], -2)
         ready = (known != -1).all(1)
+        if not ready.any():                                # unreachable for checked trees
+            raise GenartError("a genome's nodes do not form a tree; build genomes with parse()")
         done, known = pending[ready], known[ready]
         ids, reps = _intern([code[done], known[:, 0], known[:, 1], known[:, 2]])
         uid[done] = next_id + ids
@@ -201,7 +203,7 @@ def _intern(columns: list) -> tuple[np.ndarray, np.ndarray]:
     return ids, np.sort(first)
 
 
-def _levels(height: np.ndarray):
+def levels(height: np.ndarray):
     """(height, first id, end id) of each height >= 1: ids are grouped by height."""
     top = int(height.max()) if len(height) else 0
     bounds = np.searchsorted(height, np.arange(1, top + 2))
@@ -211,7 +213,7 @@ def _levels(height: np.ndarray):
 def _channels(code: np.ndarray, kids: np.ndarray, height: np.ndarray) -> np.ndarray:
     """Per id 1 or 3: colours, rgb and hsv are 3; any other op has its widest argument's."""
     channels = np.where(code == COLOUR_CODE, 3, 1)
-    for _, lo, hi in _levels(height):
+    for _, lo, hi in levels(height):
         k = kids[lo:hi]
         widest = np.where(k >= 0, channels[k], 1).max(1)
         builder = (code[lo:hi] == RGB) | (code[lo:hi] == HSV)
@@ -228,7 +230,7 @@ def _read_channels(nodes: Nodes) -> None:
     read on one channel reads only that argument) and nodes.pick."""
     read = np.zeros(len(nodes.code), np.int64)
     read[nodes.roots] = 0b111
-    for _, lo, hi in reversed(_levels(nodes.height)):
+    for _, lo, hi in reversed(levels(nodes.height)):
         mask, kids, code = read[lo:hi], nodes.kids[lo:hi], nodes.code[lo:hi]
         builder = (code == RGB) | (code == HSV)
         one = (code == RGB) & (_POPCOUNT[mask] == 1)       # an alias of one argument's channel

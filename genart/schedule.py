@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from genart.nodes import (COLOUR_CODE, HSV, OP_NAMES, RGB, SCALAR_CODE, TERMINAL,
-                          TERMINAL_COLS, TERMINAL_ROWS, Nodes)
+                          TERMINAL_COLS, TERMINAL_ROWS, Nodes, levels)
 from genart.primitives import TERMINALS
 
 
@@ -80,8 +80,8 @@ def _shapes(nodes: Nodes):
     is_term = (nodes.code >= TERMINAL) & (nodes.code < SCALAR_CODE)
     rows, cols = is_term & TERMINAL_ROWS[term], is_term & TERMINAL_COLS[term]
     source, channel = np.arange(u), np.full(u, -1)
-    for h in range(1, int(nodes.height.max(initial=0)) + 1):
-        ids = np.flatnonzero(nodes.height == h)
+    for _, lo, hi in levels(nodes.height):
+        ids = np.arange(lo, hi)
         kids = nodes.kids[ids]
         rows[ids] = (np.where(kids >= 0, rows[kids], False)).any(1)
         cols[ids] = (np.where(kids >= 0, cols[kids], False)).any(1)

@@ -23,13 +23,17 @@ def tile_elements(device: torch.device) -> int:
     return TILE_ELEMENTS if device.type == "cpu" else 2**62
 
 
-def genome_chunk(nodes: Nodes, row_elements: int, tile: int) -> int:
-    """Genomes per chunk so that a group of the widest height fills about `tile` elements at
-    one band row of `row_elements` (computed nodes per genome there, averaged over the batch)."""
+def widest_height(nodes: Nodes) -> int:
+    """Computed nodes per genome at its widest height, averaged over the batch."""
     computed = (nodes.read != 0) & (nodes.code < TERMINAL)
     per_height = np.bincount(nodes.height[computed])
-    widest = max(1, int(np.ceil(per_height.max(initial=1) / max(1, len(nodes.roots)))))
-    return int(min(max(1, tile // max(1, row_elements * widest)), max(1, len(nodes.roots))))
+    return max(1, int(np.ceil(per_height.max(initial=1) / max(1, len(nodes.roots)))))
+
+
+def genome_chunk(widest: int, n: int, row_elements: int, tile: int) -> int:
+    """Genomes per chunk so that a group of the widest height (`widest` nodes per genome)
+    fills about `tile` elements at one band row of `row_elements`."""
+    return int(min(max(1, tile // max(1, row_elements * widest)), max(1, n)))
 
 
 def band_rows(schedule: Schedule, n: int, size, k: int, grad: bool, budget: int,
