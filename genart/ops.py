@@ -51,14 +51,16 @@ def _numpy_call(ufunc, a: torch.Tensor, out) -> torch.Tensor:
 
 
 def _transcendental(name: str, ufunc, derivative):
-    """torch.<name> on other devices; on a CPU numpy's loop: measured 2.5x (sin, cos) to 10x
-    (tanh) faster than torch's on an AVX-512 CPU (sin was half of a 224^2 sine-sum render), and
-    its vector tails are masked, so a value does not depend on where it sits in a batch (torch's
-    sigmoid takes a scalar exp on a tensor's last elements)."""
+    """torch.<name>, or on a CPU running torch on one intra-op thread (renders of small bands)
+    numpy's loop: measured 2.5x (sin, cos) to 10x (tanh) faster than torch's on an AVX-512 CPU
+    (sin was half of a 224^2 sine-sum render), and its vector tails are masked, so a value does
+    not depend on where it sits in a batch (torch's sigmoid takes a scalar exp on a tensor's
+    last elements). Large bands keep torch's threads."""
     on_device = getattr(torch, name)
 
     def apply(a: torch.Tensor, out=None) -> torch.Tensor:
-        if a.device.type != "cpu" or a.dtype != torch.float32:
+        if (a.device.type != "cpu" or a.dtype != torch.float32
+                or torch.get_num_threads() > 1):
             return on_device(a) if out is None else on_device(a, out=out)
         if a.requires_grad and torch.is_grad_enabled():
             return _NumpyUnary.apply(a, ufunc, derivative)
