@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from evolve.search.operators import Variation, initial_population, make_toolbox, sine_sum_formula, vary
+from evolve.search.operators import (Variation, initial_population, make_toolbox,
+                                     sine_sum_formula, vary)
 from genart import GenartError, constants_of, parse, random_genomes, render_batch
 from genart.nodes import build_nodes, computed_count
 from genart.plan import sharing
@@ -64,7 +65,8 @@ def test_a_default_evolved_population_renders_as_the_reference():
     "rgb(rgb(x, sin(y), cos(y)), y, r)", "x", "0.5", "colour(0.1, 0.2, 0.3)", "theta",
     "mul(rgb(x, sin(y), r), rgb(x, y, theta))",                          # aliases of one terminal
     "hsv(rgb(x, add(y, colour(0.3, -0.2, 0.5)), r), if_pos(x, colour(1.0, 0.5, 0.0), y), tanh(r))",
-    "rgb(sin(add(x, colour(0.1, 0.5, 0.9))), hsv(y, colour(0.2, 0.4, 0.6), r), noise(rgb(x, y, r), y))",
+    "rgb(sin(add(x, colour(0.1, 0.5, 0.9))), hsv(y, colour(0.2, 0.4, 0.6), r), "
+    "noise(rgb(x, y, r), y))",
     "tanh(mul(sin(mul(x, 9.0)), 40.0))", "noise(add(x, 72.2), mul(y, -72.24))",
 ])
 def test_corner_cases_alone_and_in_one_batch(text):
@@ -110,6 +112,8 @@ def ops_of(genomes, **kw) -> int:
 
 
 def test_tensor_operations_do_not_grow_with_the_population():
+    """At 8^2 every group of 256 sine sums fits one CPU cache tile (genart.tiles); a larger
+    render adds row bands and genome chunks, each with the same op count."""
     small, large = sine_sums(16, seed=2), sine_sums(256, seed=2)   # same shapes, new constants
     batched = ops_of(small), ops_of(large)
     assert batched[1] <= batched[0]
