@@ -1,8 +1,8 @@
 """The primitives of `genart.primitives` on tensors, for the renderer.
 
-Every value is a tensor (1, C, h, w) with C in {1, 3} and h, w either full size or 1, so
-constant sub-trees stay (1, C, 1, 1) and `x` stays one row: ops broadcast (Sims' vector
-expressions). Protected ops never feed a bad input to the inner function, so gradients with
+Every value is a tensor (B, C, h, w) with C in {1, 3} and h, w either full size or 1 (B is 1
+for the per-node interpreter, a group's rows for the batched one), so constant sub-trees stay
+(B, C, 1, 1) and `x` stays one row: ops broadcast (Sims' vector expressions). Protected ops never feed a bad input to the inner function, so gradients with
 respect to constants stay finite (a `where` after the fact would leak NaN gradients).
 """
 from __future__ import annotations

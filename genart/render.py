@@ -1,6 +1,8 @@
-"""Genomes -> images: a tree interpreter vectorised over pixels, batched, any size.
+"""Genomes -> images: render_batch, and the per-node tree interpreter (the reference).
 
-Following the batch's plan (genart.plan), for each row band of the (supersampled) grid:
+render_batch evaluates structure-batched by default (genart.batched: one op per group of
+same-shape nodes across the batch); batched=False runs this module's interpreter, one op per
+node: following the batch's plan (genart.plan), for each row band of the (supersampled) grid:
 evaluate the ids read in creation order (a valid post-order), free each value after its last
 use, squash roots to [0, 1] with 0.5 + 0.5 * tanh(v) (smooth, so gradients stay alive), then
 average-pool k x k (supersampling anti-aliasing).
