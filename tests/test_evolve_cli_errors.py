@@ -61,7 +61,12 @@ CASES = [
     # (id, argv, setup, part of the message)
     ("unknown class", ["evolve", "crabz", *RUN, "--out", "o"], None, "crabz"),
     ("unknown layer", ["evolve", "layer:blocks.99", *RUN, "--out", "o"], None, "blocks.99"),
-    ("unknown model", ["evolve", "crab", "--model", "nonet", *RUN, "--out", "o"], None, "nonet"),
+    ("unknown model", ["evolve", "crab", "--fooling", "--model", "nonet", *RUN, "--out", "o"],
+     None, "nonet"),
+    ("unknown ensemble model", ["evolve", "crab", "--models", "efficientnet-lite0,nonet", *RUN,
+                                "--out", "o"], None, "nonet"),
+    ("unknown judge", ["evolve", "crab", "--judge", "nonet", *RUN, "--out", "o"], None, "nonet"),
+    ("negative views", ["evolve", "crab", "--views", "-1", *RUN, "--out", "o"], None, "--views"),
     ("zero size", ["evolve", "crab", *RUN, "--size", "0", "--out", "o"], None, "--size"),
     ("negative size", ["evolve", "crab", *RUN, "--size", "-3", "--out", "o"], None, "--size"),
     ("huge size", ["evolve", "crab", *RUN, "--size", "100000", "--out", "o"], None, "--size"),

@@ -15,7 +15,9 @@ from evolve.search.settings import resolve_device
 PARTS = {"render": "evolve.bench.render:render_part",
          "scoring": "evolve.bench.scoring:scoring_part",
          "generation": "evolve.bench.scoring:generation_part",
-         "dream": "evolve.bench.dream:dream_part"}
+         "dream": "evolve.bench.dream:dream_part",
+         "population": "evolve.bench.population:population_part",
+         "backend": "evolve.bench.backend:backend_part"}
 
 
 def part(name: str):

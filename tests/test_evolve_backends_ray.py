@@ -1,0 +1,102 @@
+"""The Ray backend on a local Ray instance started here: the same checkpoints as in process, a
+worker killed mid-run costs nothing but time, and no Ray or no cluster is a one-line error."""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from evolve.cli import main
+from evolve.runfolder.rundir import WALL_CLOCK_FIELDS
+
+ray = pytest.importorskip("ray")
+
+EVOLVE = ["evolve", "crab", "--pop", "8", "--size", "32", "--record-size", "0",
+          "--tune-steps", "2", "--seed", "3", "--device", "cpu", "--quiet"]
+EXPLORE = ["explore", "--classes", "crab", "--pop", "8", "--size", "32", "--tune",
+           "--tune-steps", "2", "--seed", "4", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def checkpoint(run: Path) -> dict:
+    state = json.loads((run / "checkpoint.json").read_text())
+    for name in WALL_CLOCK_FIELDS:
+        state.pop(name)
+    return state
+
+
+def worker_pids() -> list[int]:
+    """PIDs of live genart Ray actors (their process title is ray::ScoringWorker…)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes().startswith(b"ray::ScoringWorker"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.mark.parametrize("command", [EVOLVE, EXPLORE], ids=["evolve", "explore"])
+def test_one_ray_worker_ends_with_the_local_checkpoint(command, cluster, tmp_path):
+    assert main([*command, "--generations", "2", "--out", str(tmp_path / "local")]) == 0
+    assert main([*command, "--generations", "2", "--backend", "ray", "--workers", "1",
+                 "--out", str(tmp_path / "ray")]) == 0
+    assert checkpoint(tmp_path / "ray") == checkpoint(tmp_path / "local")
+
+
+def test_a_killed_worker_costs_only_time(cluster, tmp_path):
+    generations = ["--generations", "5", "--backend", "ray", "--workers", "1"]
+    assert main([*EVOLVE, *generations, "--out", str(tmp_path / "calm")]) == 0
+    killed = []
+
+    def kill_one_mid_run():
+        log = tmp_path / "killed" / "log.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            lines = log.read_text().count("\n") if log.exists() else 0
+            pids = worker_pids()
+            if lines >= 2 and pids:              # generation 1 logged: kill during the next
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_mid_run, daemon=True)
+    killer.start()
+    assert main([*EVOLVE, *generations, "--out", str(tmp_path / "killed")]) == 0
+    killer.join()
+    assert killed, "no worker was killed"
+    assert killed[0] not in worker_pids()               # it really died; Ray restarted another
+    calm, hurt = checkpoint(tmp_path / "calm"), checkpoint(tmp_path / "killed")
+    assert hurt["evaluations"] == calm["evaluations"]
+    assert hurt == calm
+
+
+def test_no_ray_installed_is_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)       # `import ray` now fails
+    assert main([*EVOLVE, "--generations", "1", "--backend", "ray",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'genart[ray]'" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unreachable_cluster_is_one_line(tmp_path, capsys):
+    if ray.is_initialized():
+        ray.shutdown()
+    assert main([*EVOLVE, "--generations", "1", "--backend", "ray", "--address", "127.0.0.1:9",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("genart: error: cannot reach a Ray cluster at 127.0.0.1:9")
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
