@@ -1,5 +1,6 @@
 """Imports run one way: genart and scorers know nothing of each other or of evolve; inside evolve,
-commands (cli, bench) → run folder → search → genart/scorers, and only __main__ imports the CLI."""
+commands (cli, bench) → run folder → execution backends → search → genart/scorers, and only
+__main__ imports the CLI."""
 import ast
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {"genart": {"scorers", "evolve"}, "scorers": {"genart", "evolve"}}
 # evolve's layers, top first; a module may import its own layer or any layer below it.
-EVOLVE_LAYERS = (("evolve.cli", "evolve.bench"), ("evolve.runfolder",), ("evolve.search",))
+EVOLVE_LAYERS = (("evolve.cli", "evolve.bench"), ("evolve.runfolder",), ("evolve.backends",),
+                 ("evolve.search",))
 
 
 def imports_of(path: Path) -> list[str]:
@@ -67,5 +69,6 @@ def test_nothing_but_main_imports_the_cli():
 def test_search_never_imports_the_run_folder_or_commands():
     for path in sorted((ROOT / "evolve" / "search").rglob("*.py")):
         for name in imports_of(path):
-            assert not name.startswith(("evolve.runfolder", "evolve.cli", "evolve.bench")), \
+            assert not name.startswith(("evolve.runfolder", "evolve.cli", "evolve.bench",
+                                        "evolve.backends")), \
                 f"{path}: imports {name}"
