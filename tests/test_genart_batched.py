@@ -3,7 +3,7 @@ import random
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from evolve.bench.population import OpCounter
 
 from evolve.search.operators import (Variation, initial_population, make_toolbox,
                                      sine_sum_formula, vary)
@@ -91,19 +91,6 @@ def test_gradients_agree_with_the_reference():
     assert_same_images(*images)
     assert grads[1].abs().max() > 0 and torch.isfinite(grads[1]).all()
     torch.testing.assert_close(grads[1], grads[0], atol=1e-5, rtol=1e-5)
-
-
-class OpCounter(TorchDispatchMode):
-    """Counts the tensor operations that reach torch's dispatcher (a CPU render's numpy sin,
-    cos and tanh calls, one per group or node like the op they replace, are not seen)."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += 1
-        return func(*args, **(kwargs or {}))
 
 
 def ops_of(genomes, **kw) -> int:
