@@ -25,6 +25,7 @@ def backend_part(device: torch.device, seed: int, *, population: int = 32,
     seed_everything(seed)
     genomes = operators.initial_population(
         population, sine_share=config.sine_share, sine_terms=config.sine_terms,
+        min_depth=config.init_min_depth, max_depth=config.init_max_depth,
         sine_frequency=config.sine_frequency, sine_amplitude=config.sine_amplitude)
     tiny = [parse("x")]
 
