@@ -140,6 +140,12 @@ CASES = [
      "config.json"),
     ("polish zero top", ["polish", "bad", "--top", "0"],
      corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--top"),
+    ("polish huge size", ["polish", "bad", "--size", "99999"],
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--size"),
+    ("dream zero gif size", ["dream", "noise", "--zoom-frames", "2", "--gif-size", "0",
+                             "-o", "frames"], None, "--gif-size"),
+    ("ray with workers but local", ["evolve", "crab", *RUN, "--workers", "2", "--out", "o"],
+     None, "--backend ray"),
     ("bench bad device", ["bench", "--device", "tpu"], None, "tpu"),
 ]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from genart import save_png
+from evolve.cli.arguments import int_in
 from evolve.errors import RunError
 from evolve.search.settings import resolve_device
 from evolve.runfolder.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, load_source, parse_channels, polish_run,
@@ -15,6 +16,8 @@ from evolve.runfolder.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, 
 from scorers import load_model
 from scorers.dream import dream
 from scorers.dream_zoom import dream_zoom, layer_sweep, noise_image, spread
+
+MAX_DREAM = 16384        # side of a dream or polish render (tiles keep memory bounded)
 
 
 class Bar:
@@ -162,23 +165,28 @@ def register(sub) -> None:
     parser = sub.add_parser("dream", help="DeepDream an image, a formula or noise")
     parser.add_argument("source", metavar="IMAGE|FORMULA",
                         help="image file, genart PNG, formula text, @file.formula, or 'noise'")
-    parser.add_argument("--size", type=int, help="long side in pixels (formulas default to 512)")
+    parser.add_argument("--size", type=int_in(8, MAX_DREAM),
+                        help="long side in pixels (formulas default to 512)")
     parser.add_argument("--guide", metavar="IMAGE", help="pull features toward this image's")
-    parser.add_argument("--zoom-frames", type=int, default=0, metavar="N",
+    parser.add_argument("--zoom-frames", type=int_in(0, 10000), default=0, metavar="N",
                         help="write N zoom frames and a GIF into the folder OUT")
     parser.add_argument("--zoom", type=float, default=1.05, help="zoom factor per frame")
-    parser.add_argument("--gif-size", type=int, help="downscale the GIF to this width")
+    parser.add_argument("--gif-size", type=int_in(8, 4096),
+                        help="downscale the GIF to this width")
     parser.add_argument("--sweep", type=int, nargs="?", const=6, default=0, metavar="N",
                         help="dream at N layers from shallow to deep; OUT is a contact sheet")
-    parser.add_argument("--sheet-tile", type=int, default=256, help="sweep sheet tile side")
+    parser.add_argument("--sheet-tile", type=int_in(16, 2048), default=256,
+                        help="sweep sheet tile side")
     parser.add_argument("-o", "--output", required=True, help="output PNG (a folder for zoom)")
     add_dream_options(parser)
     parser.set_defaults(func=run_dream)
 
     polish = sub.add_parser("polish", help="dream a run's best records at high resolution")
     polish.add_argument("run", metavar="RUN", help="run folder (runs/NAME)")
-    polish.add_argument("--top", type=int, default=3, help="how many records, best first")
-    polish.add_argument("--size", type=int, default=2048, help="render side in pixels")
+    polish.add_argument("--top", type=int_in(1, 10000), default=3,
+                        help="how many records, best first")
+    polish.add_argument("--size", type=int_in(8, MAX_DREAM), default=2048,
+                        help="render side in pixels")
     add_dream_options(polish)
     polish.set_defaults(func=run_polish)
 
