@@ -112,6 +112,10 @@ class Naturalness:
     """How unnatural images are penalised: soft λ·max(0, residual − τ), or a hard gate.
 
     gate=True scores an image 0 when its residual ≥ τ (seed 004 used weight 0.2, τ = 0.05).
+    relative=True applies the soft penalty in log space, objective·exp(−penalty), where the
+    objective is positive (a probability): a penalty then scales a score instead of swamping
+    it, so a flat image at p = 0.006 no longer beats a structured one at p = 0.02 (issue 10's
+    flat-image trap). Non-positive objectives (a log score, a margin) keep objective − penalty.
     """
 
     weight: float = 0.1
@@ -119,6 +123,7 @@ class Naturalness:
     tau: float = 0.05
     gate: bool = False
     mode: str = "fast"
+    relative: bool = False
 
     def residual(self, images: torch.Tensor) -> torch.Tensor:
         """(N,) TV residual of images at this weight and mode."""
@@ -134,7 +139,10 @@ class Naturalness:
         """(N,) fitness: objective − penalty, or objective zeroed where the gate shuts."""
         if self.gate:
             return torch.where(residual >= self.tau, torch.zeros_like(objective), objective)
-        return objective - self.penalty(residual)
+        penalty = self.penalty(residual)
+        if self.relative:
+            return torch.where(objective > 0, objective * torch.exp(-penalty), objective - penalty)
+        return objective - penalty
 
 
 def spectral_slope(images: torch.Tensor, *, low: int = 2) -> torch.Tensor:

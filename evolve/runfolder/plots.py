@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 
 # (log key, label, line style) of each series drawn when the log has it
 FITNESS = (("best_fitness", "best fitness", "-"), ("mean_fitness", "mean fitness", "--"))
-HELD_OUT = (("judge_score", "held-out judge", "-"),)
+HELD_OUT = (("judge_score", "judge: mean target probability", "-"),
+            ("judge_top1", "judge: top-1 rate over its views", ":"))
 COVERAGE = (("at_0.5", "cells ≥ 0.5", "-"), ("at_0.9", "cells ≥ 0.9", "-"),
             ("at_0.99", "cells ≥ 0.99", "-"))
 

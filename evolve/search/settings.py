@@ -19,13 +19,23 @@ CHECKPOINT_VERSION = 1
 MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes to its own)
 MAX_RECORD_SIZE = 8192                  # anti-aliased record render side
 MAX_POPULATION = 65536
+MAX_VIEWS = 1024
+CLASS_SCORES = ("margin", "log")
+# settings a config written before the robust search (issue 10) lacks: it resumes as it ran
+BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides a run; saved as config.json and inside every checkpoint."""
     target: str
-    model: str = "efficientnet-lite0"
+    model: str = "efficientnet-lite0"       # the one network of --fooling (and of layer targets)
+    fooling: bool = False                   # one network, no views: today's fooling-image search
+    models: str = "efficientnet-lite0,efficientnet-lite1"   # the robust search's ensemble
+    views: int = 4                          # random views per image, redrawn every generation
+    class_score: str = "margin"             # robust objective: logit margin or log target mass
+    judge: str = "efficientnet-lite2"       # held-out network ("none": no judge); never selects
+    judge_views: int = 16                   # its fixed seeded views per judged image
     population: int = 16
     generations: int | None = None          # budget: total generations of the run
     seconds: float | None = None            # budget: total seconds of evolution (over resumes)
@@ -36,12 +46,14 @@ class RunConfig:
     naturalness: float = 2.0                # λ of the soft penalty λ·max(0, residual − τ)
     naturalness_tau: float = 0.03
     naturalness_weight: float = 0.1         # TV-denoise weight of the residual
+    naturalness_relative: bool = False      # fooling: p·exp(−penalty) instead of p − penalty
     seed: int = 0
     device: str = "auto"
     tune: bool = True
     tune_steps: int = 10
     tune_share: float = 0.125               # fraction of the population tuned each generation
     tune_lr: float = 0.1
+    tune_min_constants: int = 48            # tune the best genomes with this many constants
     pareto: bool = False
     crossover_prob: float = 0.5
     mutation_prob: float = 0.5
@@ -89,7 +101,26 @@ class RunConfig:
         need(self.tune_lr > 0, "tune-lr", "> 0", self.tune_lr)
         need(self.chunk_size >= 1, "chunk-size", "≥ 1", self.chunk_size)
         need(0 <= self.elites < self.population, "elites", "in 0..pop-1", self.elites)
+        need(0 <= self.views <= MAX_VIEWS, "views", f"in 0..{MAX_VIEWS}", self.views)
+        need(1 <= self.judge_views <= MAX_VIEWS, "judge-views", f"in 1..{MAX_VIEWS}",
+             self.judge_views)
+        need(self.class_score in CLASS_SCORES, "class-score", " or ".join(CLASS_SCORES),
+             self.class_score)
+        need(isinstance(self.models, str) and bool(self.model_names()), "models",
+             "a comma-separated list of model names", self.models)
+        need(self.tune_min_constants >= 0, "tune-min-constants", "≥ 0", self.tune_min_constants)
         resolve_device(self.device, check_cuda=False)
+
+    def model_names(self) -> list[str]:
+        """The networks selection sees: `model` alone in fooling mode, else the ensemble."""
+        if self.fooling:
+            return [self.model]
+        return [name.strip() for name in str(self.models).split(",") if name.strip()]
+
+    def judge_name(self) -> str | None:
+        """The held-out network's name, or None when there is no judge."""
+        name = str(self.judge).strip()
+        return None if name.lower() in ("", "none", "off") else name
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -102,6 +133,8 @@ class RunConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise RunError(f"config has unknown settings {unknown}; was it written by a newer genart?")
+        if "fooling" not in data:        # written before the robust search: resume as it ran
+            data = {**BEFORE_ROBUST, **data}
         try:
             return cls(**data)
         except TypeError as error:       # a setting missing or of the wrong kind

@@ -1,0 +1,92 @@
+"""The held-out judge: a network selection never sees scores each generation's leader and
+every record on a fixed, seeded set of views — the run's honest, transfer-aware score.
+
+It runs after a generation is made and draws no random number from any global generator, so
+two runs that differ only in their judge evolve identical populations (tested). A record also
+gets the training networks' numbers on the same fixed views, its spectral slope and the
+training target mass.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+
+from genart import render_batch
+from scorers import (JUDGE_SEED, ModelUnavailableError, draw_views, judge_scores, load_model,
+                     resolve_classes, spectral_slope)
+
+from evolve.errors import RunError
+
+from evolve.search.robust import is_robust
+from evolve.search.settings import RunConfig
+
+CACHE = 256            # judged formulas remembered (a leader often stays for generations)
+
+
+class Judge:
+    """Scores formulas on `model` over `views` fixed views (seed JUDGE_SEED), rendered at
+    the model's native input size; results cached by formula text."""
+
+    def __init__(self, model, classes: list[int], *, views: int):
+        self.model, self.classes = model, list(classes)
+        self.views = draw_views(views, JUDGE_SEED)
+        self._cache: OrderedDict[str, dict] = OrderedDict()
+
+    def score(self, genome) -> dict:
+        """{probability, top1_rate, median_rank, margin, top_class} of one formula."""
+        text = str(genome)
+        if text not in self._cache:
+            with torch.inference_mode():
+                image = render_batch([genome], self.model.input_size, self.model.device)
+            self._cache[text] = judge_scores(image, self.model, self.classes, self.views).row(0)
+            while len(self._cache) > CACHE:
+                self._cache.popitem(last=False)
+        return self._cache[text]
+
+
+def make_judge(config: RunConfig, device: torch.device) -> Judge | None:
+    """The run's judge, or None (--judge none, a layer target, or --fooling without --judge)."""
+    name = config.judge_name()
+    if name is None or str(config.target).strip().startswith("layer:"):
+        return None
+    try:
+        model = load_model(name, device)
+    except ModelUnavailableError as error:
+        raise RunError(f"{error}; or run without a held-out judge: --judge none") from None
+    return Judge(model, resolve_classes(config.target, model.class_names),
+                 views=config.judge_views)
+
+
+def log_fields(judge: Judge | None, genome) -> dict:
+    """The judge's numbers for a log line (judge_score: its mean target probability)."""
+    if judge is None:
+        return {}
+    row = judge.score(genome)
+    return {"judge_score": row["probability"], "judge_top1": row["top1_rate"],
+            "judge_rank": row["median_rank"], "judge_margin": row["margin"]}
+
+
+def record_fields(judge: Judge | None, config: RunConfig, genome, device) -> dict:
+    """A record's extra JSON: judge row, training networks on the judge's views, slope."""
+    fields = {"target_prob": genome.parts.get("target_prob"),
+              "mode": "robust" if is_robust(config) else "fooling"}
+    with torch.inference_mode():
+        image = render_batch([genome], config.size, device)                # what selection saw
+    fields["spectral_slope"] = float(spectral_slope(image)[0])
+    if judge is None:
+        return fields
+    names = judge.model.class_names
+    row = dict(judge.score(genome), model=judge.model.name, views=judge.views.count)
+    row["top_class"] = names[row["top_class"]]
+    fields["judge"] = row
+    training = {}
+    for name in config.model_names():
+        model = load_model(name, device)
+        with torch.inference_mode():
+            seen = render_batch([genome], model.input_size, device)
+        scores = judge_scores(seen, model, judge.classes, judge.views).row(0)
+        scores["top_class"] = names[scores["top_class"]]
+        training[name] = scores
+    fields["training_views"] = training
+    return fields

@@ -1,0 +1,52 @@
+"""The robust search's pieces: its objective from a RunConfig, and the seeds of its views.
+
+Default `genart evolve`: the fitness is the mean logit margin of the target classes over K
+random views (redrawn every generation, shared by the whole generation, redrawn every Adam
+step) and over an ensemble of networks, each at its native size (scorers.EnsembleObjective).
+`--fooling` (and a layer target) keeps the single-network, view-free objective.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import torch
+
+from scorers import (EnsembleObjective, ModelUnavailableError, draw_views, load_model,
+                     make_objective, no_views)
+
+from evolve.errors import RunError
+from evolve.search.settings import RunConfig
+
+
+def view_seed(seed: int, generation: int, step: int = -1) -> int:
+    """The seed of generation's views (step -1) or of its Adam step's: a pure function of
+    the run seed, so a resumed run draws exactly the views an uninterrupted one would."""
+    digest = hashlib.blake2b(f"views:{seed}:{generation}:{step}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "little") >> 1          # < 2**63
+
+
+def is_robust(config: RunConfig) -> bool:
+    """Ensemble and views (the default), unless --fooling or a layer target."""
+    return not config.fooling and not str(config.target).strip().startswith("layer:")
+
+
+def build_objective(config: RunConfig, device: torch.device,
+                    model=None) -> tuple[object, object]:
+    """(objective, first model) for config; models load (and fail) before anything is written.
+    `model`: an already loaded network for the fooling objective (tests pass theirs).
+
+    Raises:
+        ScorerError: an unknown class, layer or model.
+        RunError: weights that are not installed (with the flags that do without them).
+    """
+    if not is_robust(config):
+        model = model or load_model(config.model, device)
+        return make_objective(config.target, model), model
+    try:
+        models = [load_model(name, device) for name in config.model_names()]
+    except ModelUnavailableError as error:
+        raise RunError(f"{error}; or search with the embedded model alone: --models "
+                       "efficientnet-lite0 --judge none (or --fooling)") from None
+    views = draw_views(config.views, view_seed(config.seed, 0)) if config.views else no_views()
+    objective = EnsembleObjective(models, config.target, views, kind=config.class_score)
+    return objective, models[0]
