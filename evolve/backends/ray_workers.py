@@ -106,6 +106,13 @@ class ScoringWorker:
                                              cells=cells)
         return [str(g) for g in tuned], fitness
 
+    def climb(self, formulas: list[str], cells, steps: int, lr, views: int, kind: str,
+              climb_seed: int, seed):
+        self._views(seed)
+        climbed = self.evaluator.climb([parse(f) for f in formulas], cells, steps=steps, lr=lr,
+                                       views=views, kind=kind, seed=climb_seed)
+        return [str(g) for g in climbed]
+
 
 class RayEvaluator:
     """The in-process Evaluator's interface, its work spread over Ray actors."""
@@ -182,3 +189,16 @@ class RayEvaluator:
             tuned += [parse(f) for f in formulas]
             fitness += values
         return tuned, fitness
+
+    def climb(self, genomes, cells, *, steps: int, lr, views: int, kind: str, seed: int):
+        """The gradient emitter's batch, split evenly over the actors like `tune` (each part's
+        trajectory step-major, the parts one after another)."""
+        n = len(genomes)
+        if n == 0:
+            return []
+        per = math.ceil(n / len(self.actors))
+        futures = [self.actors[k].climb.remote([str(g) for g in genomes[start:start + per]],
+                                               list(cells[start:start + per]), steps, lr, views,
+                                               kind, seed, self.views_seed)
+                   for k, start in enumerate(range(0, n, per))]
+        return [parse(f) for formulas in self.ray.get(futures) for f in formulas]

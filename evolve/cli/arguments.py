@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from evolve.backends import KINDS, Backend
 from evolve.errors import RunError
 from evolve.search.settings import RunConfig
 
@@ -76,6 +77,22 @@ def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
     p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
     p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=d.tune,
                    help=f"constant tuning by Adam (default {'on' if d.tune else 'off'})")
+    add_backend_arguments(p)
+
+
+def add_backend_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the batches run: in process (default) or on Ray actors."""
+    group = p.add_argument_group("execution backend")
+    group.add_argument("--backend", choices=KINDS, default="local",
+                       help="local (in process, default) or ray (needs genart[ray])")
+    group.add_argument("--workers", type=int_in(1, 1024),
+                       help="Ray actors (default: one per GPU, else one per two CPUs)")
+    group.add_argument("--address",
+                       help="Ray cluster: auto or HOST:PORT (default: start a local instance)")
+
+
+def backend_of(args) -> Backend:
+    return Backend(args.backend, args.workers, args.address)
 
 
 def add_budget_arguments(parser: argparse.ArgumentParser, what: str) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolve.cli.arguments import (add_budget_arguments, add_search_arguments, budget_of,
-                                  search_settings)
+from evolve.cli.arguments import (add_backend_arguments, add_budget_arguments, add_search_arguments,
+                                  backend_of, budget_of, int_in, search_settings)
 from evolve.cli.progress import Progress, drive_until_stopped
+from evolve.cli.robust import add_robust_arguments, robust_settings
 from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, default_out
@@ -37,9 +38,9 @@ def run_evolve(args) -> int:
         raise RunError("give a TARGET (crab, 118 or layer:NAME) on the line, "
                        "or target = \"crab\" in the --config file")
     config = RunConfig(target=args.target, record_size=args.record_size, pareto=args.pareto,
-                       **search_settings(args))
+                       **search_settings(args), **robust_settings(args))
     out = Path(args.out) if args.out else default_out(args.target)
-    session = start_run(out, config)
+    session = start_run(out, config, backend=backend_of(args))
     if not args.quiet:
         print(f"genart: run folder {out}", flush=True)
     code = _drive(session, args.quiet)
@@ -55,7 +56,8 @@ def run_resume(args) -> int:
     if is_explore_run(args.run):
         from evolve.cli.explore import resume_explore_command
         return resume_explore_command(args, budget)
-    session = resume_run(Path(args.run), extra_generations=budget["generations"],
+    session = resume_run(Path(args.run), backend=backend_of(args),
+                         extra_generations=budget["generations"],
                          extra_seconds=budget["seconds"])
     return _drive(session, args.quiet)
 
@@ -72,19 +74,22 @@ def register(sub) -> None:
     p.add_argument("target", nargs="?",
                    help="class query (crab), class index (118) or layer:NAME[:C1,C2]")
     add_search_arguments(p, d)
+    add_robust_arguments(p, d)
     p.add_argument("--record-size", type=int, default=d.record_size,
                    help="size of the anti-aliased render of each record (0: none)")
     p.add_argument("--pareto", action="store_true",
                    help="NSGA-II on (objective, −residual); the front goes to the gallery")
-    p.add_argument("--polish", type=int, nargs="?", const=3, default=0, metavar="K",
+    p.add_argument("--polish", type=int_in(0, 1000), nargs="?", const=3, default=0, metavar="K",
                    help="at the end, dream the K best records into RUN/polished (default K 3)")
-    p.add_argument("--polish-size", type=int, default=1024, help="render side for --polish")
+    p.add_argument("--polish-size", type=int_in(8, 16384), default=1024,
+                   help="render side for --polish")
     add_budget_arguments(p, "in all (default: 30 minutes)")
     p.set_defaults(func=run_evolve)
 
     p = sub.add_parser("resume", help="continue a run from its checkpoint")
     p.add_argument("run", help="run folder")
     add_budget_arguments(p, "more (default: what is left of the run's own budget)")
+    add_backend_arguments(p)
     p.set_defaults(func=run_resume)
 
     p = sub.add_parser("gallery", help="rebuild a run's index.html and fitness.png")

@@ -16,11 +16,12 @@ from typing import Callable
 
 import torch
 
-from genart import parse, save_png
+from genart import parse, render_batch, save_png
 from scorers import load_model, resolve_classes
 
 from evolve.errors import RunError
-from evolve.search.explore import Explorer, ExploreConfig
+from evolve.backends import Backend, make_evaluator
+from evolve.search.explore import Explorer, ExploreConfig, explore_evaluator
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
 from evolve.runfolder.session import _extend, drive
@@ -64,16 +65,20 @@ def target_classes(query: str, class_names: list[str]) -> list[int]:
     return resolve_classes(query, class_names)
 
 
-def build_explorer(config: ExploreConfig, model=None) -> Explorer:
+def build_explorer(config: ExploreConfig, model=None, backend: Backend | None = None) -> Explorer:
+    """The Explorer for `config`, its batches on `backend` (default: in process)."""
     device = resolve_device(config.device)
     model = model or load_model(config.model, device)
-    return Explorer(config, model, target_classes(config.target, model.class_names), device)
+    classes = target_classes(config.target, model.class_names)     # unknown class: fails here
+    evaluator = make_evaluator(backend, explore_evaluator, config, model)
+    return Explorer(config, model, classes, device, evaluator)
 
 
-def start_explore(path, config: ExploreConfig, model=None) -> ExploreSession:
+def start_explore(path, config: ExploreConfig, model=None,
+                  backend: Backend | None = None) -> ExploreSession:
     """A new explore folder (refuses an existing one) with its first batch scored."""
     RunDir.refuse_existing(path)
-    explorer = build_explorer(config, model)      # bad classes or model: fail before mkdir
+    explorer = build_explorer(config, model, backend)   # bad classes, model, cluster: fail first
     run = RunDir.create(path, config)
     run.lock()
     session = ExploreSession(run, config, explorer)
@@ -84,7 +89,8 @@ def start_explore(path, config: ExploreConfig, model=None) -> ExploreSession:
 
 
 def resume_explore(path, *, extra_generations: int | None = None,
-                   extra_seconds: float | None = None, model=None) -> ExploreSession:
+                   extra_seconds: float | None = None, model=None,
+                   backend: Backend | None = None) -> ExploreSession:
     """Reopen an explore run at its last checkpoint; extra budgets extend it."""
     run = RunDir.open(path)
     state = run.load_checkpoint()
@@ -93,7 +99,7 @@ def resume_explore(path, *, extra_generations: int | None = None,
                        f"resume it with `genart resume {path}`")
     config = run.checkpoint_config(state)
     run.lock()
-    explorer = build_explorer(config, model)
+    explorer = build_explorer(config, model, backend)
     (run.path / "cells").mkdir(exist_ok=True)
     session = ExploreSession(run, config, explorer, exported=_on_disk(run))
     if state is None:                          # killed before its first checkpoint
@@ -176,8 +182,9 @@ def export(session: ExploreSession) -> dict:
     formulas = sorted({cells[c].formula for c in stale})
     for start in range(0, len(formulas), 64):
         chunk = formulas[start:start + 64]
-        with torch.no_grad():
-            images = explorer.evaluator.render([parse(f) for f in chunk])  # (n, 3, H, W)
+        with torch.inference_mode():
+            images = render_batch([parse(f) for f in chunk], session.config.size,
+                                  explorer.device)                         # (n, 3, H, W)
         image_of = dict(zip(chunk, images))
         for c in (c for c in stale if cells[c].formula in image_of):
             stem = cell_stem(run, c)
@@ -200,13 +207,20 @@ def export(session: ExploreSession) -> dict:
 def archive_json(session: ExploreSession) -> dict:
     explorer = session.evolution
     names = explorer.model.class_names
-    return {"model": session.config.model, "generation": explorer.generation,
-            "classes": explorer.archive.classes,
+    archive = explorer.archive
+    data = {"model": session.config.model, "generation": explorer.generation,
+            "classes": archive.classes,
             "cells": {str(c): {"class": c, "name": names[c], "formula": e.formula,
                                "confidence": e.confidence, "fitness": e.fitness,
                                "residual": e.residual, "generation": e.generation,
                                "image": f"cells/{c:04d}.png"}
-                      for c, e in sorted(explorer.archive.cells.items())}}
+                      for c, e in sorted(archive.cells.items())}}
+    if archive.alpha is not None:         # CMA-MAE: each cell's threshold and admitted parent
+        data["threshold_alpha"] = archive.alpha
+        for c, entry in data["cells"].items():
+            entry["threshold"] = archive.thresholds.get(int(c))
+            entry["parent"] = archive.parent(int(c)).formula
+    return data
 
 
 def report_json(session: ExploreSession) -> dict:
@@ -215,7 +229,10 @@ def report_json(session: ExploreSession) -> dict:
     elapsed = session.elapsed
     total = explorer.evaluations + explorer.tuning_evaluations
     report.update(generation=explorer.generation, evaluations=explorer.evaluations,
-                  tuning_evaluations=explorer.tuning_evaluations, elapsed=round(elapsed, 2),
+                  tuning_evaluations=explorer.tuning_evaluations, **explorer.counters(),
+                  qd_score=sum(explorer.archive.confidences()),
+                  qd_note="sum over target classes of the cell's confidence (empty: 0)",
+                  threshold_alpha=explorer.archive.alpha, elapsed=round(elapsed, 2),
                   evals_per_s=round(total / elapsed, 2) if elapsed > 0 else None,
                   scored_per_s=round(explorer.evaluations / elapsed, 2) if elapsed > 0 else None)
     return report

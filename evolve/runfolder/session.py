@@ -16,11 +16,13 @@ from typing import Callable
 import torch
 
 from genart import render_batch, save_png
-from scorers import load_model, make_objective
 
 from evolve.runfolder.gallery import build_gallery
+from evolve.runfolder.judge import log_fields, make_judge, record_fields
+from evolve.backends import Backend, make_evaluator
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
+from evolve.search.robust import build_objective
 from evolve.search.settings import RunConfig, resolve_device
 
 log = logging.getLogger(__name__)
@@ -41,50 +43,64 @@ class Session:
     last_record_time: float = 0.0        # run seconds at the last record (not checkpointed)
     started: float = field(default_factory=time.monotonic)
     last_checkpoint: float = field(default_factory=time.monotonic)
+    judge: object = None                 # the held-out network (runfolder.judge), or None
 
     @property
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
 
 
-def build_evolution(config: RunConfig, model=None) -> tuple[Evolution, object]:
-    """Model, objective, naturalness and evaluator for `config`, wired into an Evolution."""
+def build_evaluator(config: RunConfig, model=None) -> Evaluator:
+    """Model, objective and naturalness for `config` in one in-process Evaluator (the factory
+    the Ray workers call too, so both backends score alike)."""
     device = resolve_device(config.device)
-    model = model or load_model(config.model, device)
-    objective = make_objective(config.target, model)
-    naturalness = make_naturalness(config)
+    objective, model = build_objective(config, device, model)    # ensemble and views, or one
     chunk = config.chunk_size if device.type == "cpu" else max(config.chunk_size,
                                                                 config.population * 2)
-    evaluator = Evaluator(objective, naturalness, size=config.size, device=device,
-                          chunk_size=chunk)             # CUDA: the whole population per forward
+    return Evaluator(objective, make_naturalness(config), size=config.size, device=device,
+                     chunk_size=chunk, model=model)  # CUDA: the whole population per forward
+
+
+def build_evolution(config: RunConfig, model=None,
+                    backend: Backend | None = None) -> tuple[Evolution, object]:
+    """An Evolution whose batches run on `backend` (default: in process), and the driver's
+    model (class names, records)."""
+    local = build_evaluator(config, model)          # bad target or model: fails here, first
+    model = local.model
+    evaluator = local if backend is None or backend.kind == "local" else \
+        make_evaluator(backend, build_evaluator, config)
     return Evolution(config, evaluator), model
 
 
-def start_run(path, config: RunConfig, model=None) -> Session:
+def start_run(path, config: RunConfig, model=None, backend: Backend | None = None) -> Session:
     """A new run folder (refuses an existing one) with its first population scored."""
     RunDir.refuse_existing(path)
-    evolution, model = build_evolution(config, model)     # bad target or model: fail before mkdir
+    evolution, model = build_evolution(config, model, backend)   # bad target, model, cluster:
+                                                                 # fail before mkdir
+    judge = make_judge(config, resolve_device(config.device))
     run = RunDir.create(path, config)
     run.lock()
-    session = Session(run, config, evolution, model)
+    session = Session(run, config, evolution, model, judge=judge)
     evolution.start()
     _after_generation(session, evolution.evaluations, 0.0)
     return session
 
 
 def resume_run(path, *, extra_generations: int | None = None,
-               extra_seconds: float | None = None, model=None) -> Session:
+               extra_seconds: float | None = None, model=None,
+               backend: Backend | None = None) -> Session:
     """Reopen a run at its last checkpoint; extra budgets extend it from where it stands."""
     run = RunDir.open(path)
     state = run.load_checkpoint()          # RunError on a corrupt file, before anything changes
     config = run.checkpoint_config(state)
     run.lock()
     run.records.mkdir(exist_ok=True)
-    evolution, model = build_evolution(config, model)
+    evolution, model = build_evolution(config, model, backend)
+    judge = make_judge(config, resolve_device(config.device))
     if state is None:                     # killed before its first checkpoint: start over
         run.truncate_log(-1)
         run.drop_records_from(0)
-        session = Session(run, config, evolution, model)
+        session = Session(run, config, evolution, model, judge=judge)
         evolution.start()
         _after_generation(session, evolution.evaluations, 0.0)
     else:
@@ -93,7 +109,7 @@ def resume_run(path, *, extra_generations: int | None = None,
         run.drop_records_from(state["records"])
         session = Session(run, config, evolution, model, records=state["records"],
                           last_record=state["last_record"], elapsed_before=state["elapsed"],
-                          last_record_time=state["elapsed"])
+                          last_record_time=state["elapsed"], judge=judge)
     if extra_generations is not None or extra_seconds is not None:
         config = _extend(config, session, extra_generations, extra_seconds)
         session.config = evolution.config = config
@@ -149,6 +165,8 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     entry.update(scored=made, seconds=round(seconds, 3),
                  evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
                  elapsed=round(session.elapsed, 2))
+    leader = max(evolution.population, key=scalar)      # judged after selection, never in it
+    entry.update(log_fields(session.judge, leader))
     session.run.append_log(entry)
     best = evolution.best
     stale = session.elapsed - session.last_record_time >= RECORD_EVERY_S
@@ -190,6 +208,7 @@ def write_record(session: Session, genome) -> None:
             "target": config.target,
             "top5": [[_class_name(session.model, i), p] for p, i in
                      zip(top.values.tolist(), top.indices.tolist())]}
+    meta.update(record_fields(session.judge, config, genome, evaluator.device))
     save_png(stem.with_suffix(".png"), image[0], formula,
              {"fitness": parts["fitness"], "generation": meta["generation"]})
     if config.record_size > 0:

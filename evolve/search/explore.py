@@ -5,10 +5,13 @@ The batch's full softmax is computed once, so an image claims every cell it beat
 
     A ← {}
     repeat:  B ← random genomes (a share; all while A is empty)
+                 ∪ climb(elites of B distinct cells, each toward its own class, over views)
+                                                   (gradient emitter: evolve.search.emitter)
                  ∪ tune(elite of a uniform cell c, toward class c)       (Adam on constants)
                  ∪ vary(elites of uniform cells)                         (evolve's operators)
              P ← softmax(model(render(B)));  F ← P[:, cells] − penalty(residual(B))   # (N, C)
              for each cell c:  i* ← argmax_i F[i, c];  A[c] ← B[i*]  if F[i*, c] > F(A[c])
+With threshold_alpha, parents come from CMA-MAE's annealed archive (evolve.search.thresholds).
 """
 from __future__ import annotations
 
@@ -20,13 +23,14 @@ from dataclasses import dataclass
 import torch
 
 from genart import Genome, constants_of, parse
-from scorers import class_probabilities
+from scorers import load_model
 
 from evolve.errors import RunError
-from evolve.search import operators
+from evolve.search import emitter, operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
-from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
-from evolve.search.tuning import tune_constants
+from evolve.search.settings import (RunConfig, resolve_device, rng_states, seed_everything,
+                                    set_rng_states)
+from evolve.search.thresholds import anneal
 
 THRESHOLDS = (0.5, 0.9, 0.99)
 
@@ -37,17 +41,32 @@ class ExploreConfig(RunConfig):
     target: str = "all"                  # which classes get a cell: 'all' or a class query
     population: int = 32                 # genomes scored per generation (the batch)
     kind: str = "explore"
+    fooling: bool = True                 # one network, no views (the robust search is evolve's)
     tune: bool = False                   # measured: tuning spends a batch on few cells (see README)
     random_share: float = 0.25           # share of each batch that is fresh random genomes
     gate: bool = False                   # hard naturalness gate instead of the soft penalty
     export_minutes: float = 2.0          # how often cells/, archive.json, report.json are written
+    emit_share: float = 0.5              # share of network passes the gradient emitter spends
+    emit_cells: int = 8                  # B: cells it climbs at once when it runs (issue 13)
+    emit_steps: int = 4                  # its Adam steps per generation
+    emit_lr: float = 0.05                # its Adam learning rate
+    emit_views: int = 1                  # random views per image per step (0: the whole image)
+    emit_score: str = "log"              # its class score: log probability or logit margin
+    threshold_alpha: float | None = None  # CMA-MAE archive learning rate; None: plain elitist
 
     def check(self) -> None:
         super().check()
+        emitter.check_settings(self)
         if not 0 <= self.random_share <= 1:
             raise RunError(f"--random-share must be in [0, 1], got {self.random_share!r}")
         if not self.export_minutes > 0:
             raise RunError(f"export_minutes must be positive, got {self.export_minutes!r}")
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ExploreConfig":
+        if isinstance(data, dict) and "emit_share" not in data:   # before issue 13: as it ran
+            data = {**data, "emit_share": 0.0}
+        return super().from_json(data)
 
 
 @dataclass
@@ -61,11 +80,14 @@ class Elite:
 
 
 class Archive:
-    """Cells keyed by class index; `offer` lets every image claim every cell it beats."""
+    """Cells keyed by class index; `offer` lets every image claim every cell it beats.
+    With `alpha`, also CMA-MAE thresholds and the occupants they admit (`frontier`, the parents);
+    `cells` stays the plain elitist archive (the report)."""
 
-    def __init__(self, classes: list[int]):
+    def __init__(self, classes: list[int], alpha: float | None = None):
         self.classes = [int(c) for c in classes]
         self.cells: dict[int, Elite] = {}
+        self.alpha, self.thresholds, self.frontier = alpha, {}, {}
 
     def offer(self, formulas: list[str], probs: torch.Tensor, fitness: torch.Tensor,
               residual: torch.Tensor, generation: int) -> list[int]:
@@ -79,7 +101,22 @@ class Archive:
             self.cells[c] = Elite(formulas[i], float(best[k]), float(probs[i, c]),
                                   float(residual[i]), generation)
             changed.append(c)
+        if self.alpha is not None:
+            current = torch.tensor([self.thresholds.get(c, -math.inf) for c in self.classes])
+            admitted, raised = anneal(current, best, self.alpha)
+            for k in torch.nonzero(admitted).flatten().tolist():
+                c, i = self.classes[k], int(winner[k])
+                self.frontier[c] = Elite(formulas[i], float(best[k]), float(probs[i, c]),
+                                         float(residual[i]), generation)
+                self.thresholds[c] = float(raised[k])
         return changed
+
+    def parent(self, cell: int) -> Elite:
+        """The occupant a cell's offspring start from: the admitted one under thresholds."""
+        return self.frontier.get(cell) or self.cells[cell]
+
+    def formulas(self) -> set[str]:
+        return {e.formula for e in (*self.cells.values(), *self.frontier.values())}
 
     def draw(self, k: int) -> list[int]:
         """k cells drawn uniformly (with replacement) from the occupied ones; Python's random."""
@@ -109,46 +146,54 @@ class Archive:
 
     # --- JSON (formulas stored once: one image often owns many cells) -----------------------
     def to_json(self) -> dict:
-        formulas = sorted({e.formula for e in self.cells.values()})
+        formulas = sorted(self.formulas())
         slot = {f: i for i, f in enumerate(formulas)}
-        return {"classes": self.classes, "formulas": formulas,
-                "cells": {str(c): [slot[e.formula], e.fitness, e.confidence, e.residual,
-                                   e.generation] for c, e in sorted(self.cells.items())}}
+
+        def rows(cells):
+            return {str(c): [slot[e.formula], e.fitness, e.confidence, e.residual, e.generation]
+                    for c, e in sorted(cells.items())}
+        data = {"classes": self.classes, "formulas": formulas, "cells": rows(self.cells)}
+        if self.alpha is not None:
+            data.update(alpha=self.alpha, frontier=rows(self.frontier),
+                        thresholds={str(c): t for c, t in sorted(self.thresholds.items())})
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Archive":
-        archive = cls(data["classes"])
-        for key, (slot, fitness, confidence, residual, generation) in data["cells"].items():
-            archive.cells[int(key)] = Elite(data["formulas"][slot], fitness, confidence,
-                                            residual, generation)
+        archive = cls(data["classes"], data.get("alpha"))     # no alpha: an elitist archive
+        for field, cells in (("cells", archive.cells), ("frontier", archive.frontier)):
+            for key, (slot, fitness, confidence, residual, generation) in \
+                    data.get(field, {}).items():
+                cells[int(key)] = Elite(data["formulas"][slot], fitness, confidence, residual,
+                                        generation)
+        archive.thresholds = {int(c): float(t) for c, t in data.get("thresholds", {}).items()}
         return archive
 
 
-class CellObjective:
-    """Row k of the batch is scored as the probability of classes[k] (tuning toward cells)."""
-
-    def __init__(self, model, classes: list[int]):
-        self.model = model
-        self.classes = torch.tensor(classes, dtype=torch.long)
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        probs = self.model.logits(images).float().softmax(1)                # (K, 1000)
-        return probs[torch.arange(len(self.classes)), self.classes.to(probs.device)]
+def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
+    """The in-process evaluator of an explore: every class's probability, tuning toward cells
+    (the factory the Ray workers call too)."""
+    device = resolve_device(config.device)
+    model = model or load_model(config.model, device)
+    return Evaluator(None, make_naturalness(config, gate=config.gate), size=config.size,
+                     device=device, chunk_size=config.chunk_size, model=model)
 
 
 class Explorer:
     """The archive and one `step()` per generation; its whole state is JSON."""
 
-    def __init__(self, config: ExploreConfig, model, classes: list[int], device: torch.device):
+    def __init__(self, config: ExploreConfig, model, classes: list[int], device: torch.device,
+                 evaluator=None):
         self.config, self.model, self.device = config, model, device
         self.naturalness = make_naturalness(config, gate=config.gate)
-        self.evaluator = Evaluator(None, self.naturalness, size=config.size, device=device,
-                                   chunk_size=config.chunk_size)      # its batched render only
+        self.evaluator = evaluator or explore_evaluator(config, model)
         self.variation = make_variation(config)
         self.toolbox = operators.make_toolbox(self.variation)
-        self.archive = Archive(classes)
+        self.archive = Archive(classes, config.threshold_alpha)
         self.columns = torch.tensor(self.archive.classes, dtype=torch.long)
         self.generation = self.evaluations = self.tuning_evaluations = 0
+        self.emitted = self.forward_passes = self.backward_passes = 0   # images through the net
+        self.emitter_passes = 0                                          # of which the emitter's
         self._parsed: dict[str, Genome] = {}
 
     def start(self) -> int:
@@ -163,11 +208,12 @@ class Explorer:
         if not self.archive.cells:
             randoms = c.population
         tuned = self._tune(self._tune_count()) if self.archive.cells else []
-        parents = [self._elite_genome(cell) for cell in
-                   self.archive.draw(max(c.population - randoms - len(tuned), 0))]
+        climbed = self._emit() if self.archive.cells else []
+        parents = [self._elite_genome(cell) for cell in self.archive.draw(
+            max(c.population - randoms - len(tuned), 0))]          # climbed: on top of the batch
         offspring = [g for g in operators.vary(parents, self.toolbox, self.variation)
                      if not g.fitness.valid]             # untouched copies are elites already
-        made = self._tell(tuned + offspring + self._random(randoms))
+        made = self._tell(climbed + tuned + offspring + self._random(randoms))
         self.generation += 1
         return made
 
@@ -186,7 +232,7 @@ class Explorer:
 
     def _elite_genome(self, cell: int) -> Genome:
         """A fresh copy of the cell's elite, with a valid fitness (so `vary` can tell it)."""
-        elite = self.archive.cells[cell]
+        elite = self.archive.parent(cell)
         if elite.formula not in self._parsed:
             self._parsed[elite.formula] = parse(elite.formula)
         genome = operators.clone(self._parsed[elite.formula])
@@ -200,16 +246,45 @@ class Explorer:
         pairs = [(c, g) for c, g in pairs if constants_of(g)]
         if not pairs:
             return []
-        objective = CellObjective(self.model, [c for c, _ in pairs])
-        tuned, _ = tune_constants([g for _, g in pairs], objective, self.naturalness,
-                                  size=self.config.size, device=self.device,
-                                  steps=self.config.tune_steps, lr=self.config.tune_lr)
+        tuned, _ = self.evaluator.tune([g for _, g in pairs], steps=self.config.tune_steps,
+                                       lr=self.config.tune_lr, cells=[c for c, _ in pairs])
         self.tuning_evaluations += len(pairs) * (self.config.tune_steps + 1)
+        steps = self.config.tune_steps                 # S + 1 forwards, S backwards each
+        self._count(len(pairs) * (steps + 1), len(pairs) * steps)
         return [Genome(g) for g in tuned]
+
+    def _emit(self) -> list[Genome]:
+        """The gradient emitter: B elites of B distinct cells, each climbing its own class over
+        random views, in one batched Adam run (evolve.search.emitter) on the evaluator."""
+        c = self.config
+        spent, total = self.emitter_passes, self.forward_passes + self.backward_passes
+        count = emitter.batch_size(c) if emitter.due(spent, total, c.emit_share) else 0
+        cells = emitter.choose_cells({k: self.archive.parent(k) for k in self.archive.cells},
+                                     count, self.generation, self._tunable) if count else []
+        if not cells:
+            return []
+        climbed = self.evaluator.climb(
+            [self._elite_genome(k) for k in cells], cells, steps=c.emit_steps, lr=c.emit_lr,
+            views=c.emit_views, kind=c.emit_score,
+            seed=emitter.emitter_seed(c.seed, self.generation, -1))
+        self.emitted += len(cells)
+        forward, backward = emitter.passes(len(cells), steps=c.emit_steps, views=c.emit_views)
+        self._count(forward, backward)
+        self.emitter_passes += forward + backward
+        return [Genome(g) for g in climbed]
+
+    def _tunable(self, formula: str) -> bool:
+        if formula not in self._parsed:
+            self._parsed[formula] = parse(formula)
+        return bool(constants_of(self._parsed[formula]))
+
+    def _count(self, forward: int, backward: int) -> None:
+        self.forward_passes += forward
+        self.backward_passes += backward
 
     def _tell(self, genomes: list[Genome]) -> int:
         """Score the unique new formulas in one batch and offer them to every cell."""
-        owned = {e.formula for e in self.archive.cells.values()}
+        owned = self.archive.formulas()
         formulas, unique = [], []
         for genome in genomes:
             text = str(genome)
@@ -219,14 +294,13 @@ class Explorer:
                 unique.append(genome)
         if not unique:
             return 0
-        with torch.no_grad():
-            images = self.evaluator.render(unique)                         # (N, 3, H, W)
-        probs, residual = class_probabilities(images, self.model, self.naturalness)
+        probs, residual = self.evaluator.probabilities(unique)     # (N, 1000), (N,)
         fitness = self.naturalness.apply(probs[:, self.columns], residual[:, None])   # (N, C)
         self.archive.offer(formulas, probs, fitness, residual, self.generation)
-        live = {e.formula for e in self.archive.cells.values()}
+        live = self.archive.formulas()
         self._parsed = {f: g for f, g in self._parsed.items() if f in live}
         self.evaluations += len(unique)
+        self._count(len(unique), 0)
         return len(unique)
 
     # --- statistics and state ------------------------------------------------------------------
@@ -238,12 +312,19 @@ class Explorer:
                 **{f"at_{t}": sum(v >= t for v in values) for t in THRESHOLDS},
                 "median_confidence": statistics.median(values), "best_confidence": max(values),
                 "best_fitness": max(fits), "mean_fitness": statistics.fmean(fits),
-                "evaluations": self.evaluations, "tuning_evaluations": self.tuning_evaluations}
+                "evaluations": self.evaluations, "tuning_evaluations": self.tuning_evaluations,
+                **self.counters(), "qd_score": sum(values)}
+
+    def counters(self) -> dict:
+        """Work done so far: emitter offspring, and image passes through the network."""
+        return {"emitted": self.emitted, "emitter_passes": self.emitter_passes,
+                "forward_passes": self.forward_passes,
+                "backward_passes": self.backward_passes}
 
     def state(self) -> dict:
         """Checkpoint state; `population`/`hall_of_fame` are empty (the archive is the search)."""
         return {"generation": self.generation, "evaluations": self.evaluations,
-                "tuning_evaluations": self.tuning_evaluations, "population": [],
+                "tuning_evaluations": self.tuning_evaluations, **self.counters(), "population": [],
                 "hall_of_fame": [], "archive": self.archive.to_json(), "rng": rng_states(),
                 "config": self.config.to_json()}
 
@@ -253,4 +334,8 @@ class Explorer:
         self.generation = state["generation"]
         self.evaluations = state["evaluations"]
         self.tuning_evaluations = state.get("tuning_evaluations", 0)
+        self.emitted = state.get("emitted", 0)
+        self.emitter_passes = state.get("emitter_passes", 0)
+        self.forward_passes = state.get("forward_passes", self.evaluations)   # before issue 13
+        self.backward_passes = state.get("backward_passes", 0)
         set_rng_states(state["rng"])

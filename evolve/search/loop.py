@@ -17,24 +17,41 @@ from dataclasses import dataclass
 import torch
 from deap import tools
 
-from genart import Genome, parse, render_batch
-from scorers import Naturalness, Scores, score_population
+from genart import Genome, constants_of, parse, render_batch
+from scorers import Naturalness, Scores, class_probabilities, score_population
 
 from evolve.search import operators
+from evolve.search.emitter import climb_cells
 from evolve.search.operators import Pareto, Variation, clone
+from evolve.search.robust import is_robust, view_seed
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
-from evolve.search.tuning import tune_constants
+from evolve.search.tuning import CellObjective, tune_constants
 
-PARTS = ("fitness", "objective", "residual", "penalty", "top_class", "top_prob")
+PARTS = ("fitness", "objective", "residual", "penalty", "top_class", "top_prob", "target_prob")
 
 
 class Evaluator:
-    """Genomes → Scores in one batch: render on the device, score, duplicates once."""
+    """The work a search hands out, in batches: genomes → Scores, → every class's probability,
+    → tuned constants. In-process here; `evolve.backends` runs the same on Ray workers."""
 
     def __init__(self, objective, naturalness: Naturalness, *, size: int, device: torch.device,
-                 chunk_size: int = 16):
+                 chunk_size: int = 16, model=None):
         self.objective, self.naturalness = objective, naturalness
         self.size, self.device, self.chunk_size = size, device, chunk_size
+        self.model = model if model is not None else getattr(objective, "model", None)
+
+    def use_views(self, seed: int) -> None:
+        """Score and tune under the views drawn from seed (one draw per generation; an objective
+        without views ignores it). Tuning redraws per Adam step from seeds derived from it."""
+        self.views_seed = seed
+        if hasattr(self.objective, "redrawn"):
+            self.objective = self.objective.redrawn(seed)
+
+    @property
+    def redraws(self) -> bool:
+        """True when fitness depends on the generation's views (so nothing scored is reused)."""
+        views = getattr(self.objective, "views", None)
+        return views is not None and views.count > 0
 
     def render(self, genomes: list[Genome]) -> torch.Tensor:
         """(N, 3, H, W) in one call, so sub-trees shared across the batch are computed once."""
@@ -54,6 +71,29 @@ class Evaluator:
         scores = score_population(images, self.objective, self.naturalness,
                                   chunk_size=self.chunk_size)
         return Scores(**{name: getattr(scores, name)[index] for name in PARTS})
+
+    def probabilities(self, genomes: list[Genome]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(probabilities (N, 1000), residual (N,)) of distinct genomes: explore's batch."""
+        with torch.no_grad():
+            images = self.render(genomes)                              # (N, 3, H, W)
+        return class_probabilities(images, self.model, self.naturalness)
+
+    def tune(self, genomes: list[Genome], *, steps: int, lr,
+             cells: list[int] | None = None) -> tuple[list[Genome], list[float]]:
+        """Adam on the genomes' constants toward the objective, or row k toward class cells[k]."""
+        objective = self.objective if cells is None else CellObjective(self.model, cells)
+        seed = getattr(self, "views_seed", 0)
+        return tune_constants(genomes, objective, self.naturalness, size=self.size,
+                              device=self.device, steps=steps, lr=lr,
+                              view_seed=lambda step: view_seed(seed, -1, step))
+
+    def climb(self, genomes: list[Genome], cells: list[int], *, steps: int, lr: float,
+              views: int, kind: str, seed: int) -> list[Genome]:
+        """The gradient emitter's batch: row k toward class cells[k] over `views` random views
+        redrawn per Adam step from seed; every step's constants (evolve.search.emitter)."""
+        return climb_cells(genomes, cells, self.model, self.naturalness, size=self.size,
+                           device=self.device, steps=steps, lr=lr, views=views, kind=kind,
+                           seed=seed)
 
 
 def assign(genomes: list[Genome], scores: Scores, pareto: bool) -> None:
@@ -82,8 +122,9 @@ def make_variation(config: RunConfig) -> Variation:
 
 def make_naturalness(config: RunConfig, *, gate: bool = False) -> Naturalness:
     """The naturalness penalty (or gate) a run's configuration names."""
+    relative = config.naturalness_relative and not is_robust(config)   # margins are logs
     return Naturalness(weight=config.naturalness_weight, lam=config.naturalness,
-                       tau=config.naturalness_tau, gate=gate)
+                       tau=config.naturalness_tau, gate=gate, relative=relative)
 
 
 def scalar(genome: Genome) -> float:
@@ -119,6 +160,7 @@ class Evolution:
         """Seed every RNG, build and score the first population; returns evaluations made."""
         c = self.config
         seed_everything(c.seed)
+        self.evaluator.use_views(view_seed(c.seed, 0))
         self.population = operators.initial_population(
             c.population, sine_share=c.sine_share, sine_terms=c.sine_terms,
             min_depth=c.init_min_depth, max_depth=c.init_max_depth,
@@ -128,6 +170,7 @@ class Evolution:
     def step(self) -> int:
         """One generation; returns the number of genomes scored."""
         c, pareto = self.config, self.config.pareto
+        self.evaluator.use_views(view_seed(c.seed, self.generation + 1))   # this generation's
         known = {str(g): g for g in self.population + list(self.hall_of_fame)}
         tuned = self._tune(sorted(self.population, key=scalar, reverse=True))
         elites = [] if pareto else [clone(g) for g in self.hall_of_fame[:c.elites]]
@@ -150,17 +193,23 @@ class Evolution:
         """
         if self.tuning.steps <= 0 or self.tuning.share <= 0:
             return []
+        rich = [g for g in ranked if len(constants_of(g)) >= self.config.tune_min_constants]
+        ranked = rich or ranked        # the flat-image trap: a leader with nothing to tune
         slots = max(1, math.ceil(self.tuning.share * self.config.population))
         chosen = [ranked[i // 2] for i in range(slots)] if slots > 1 else ranked[:1]
         rates = [self.tuning.lr / (10 if i % 2 else 1) for i in range(len(chosen))]
-        e = self.evaluator
-        tuned, _ = tune_constants(chosen, e.objective, e.naturalness, size=e.size,
-                                  device=e.device, steps=self.tuning.steps, lr=rates)
+        tuned, _ = self.evaluator.tune(chosen, steps=self.tuning.steps, lr=rates)
         self.tuning_evaluations += len(chosen) * (self.tuning.steps + 1)
         return [Genome(g) for g in tuned]      # a fresh fitness: scored with the batch
 
     def _tell(self, genomes: list[Genome], known: dict[str, Genome]) -> int:
         pareto = self.config.pareto
+        if self.evaluator.redraws:    # new views: every genome is scored again, side by side
+            known = {}
+            for genome in genomes:
+                del genome.fitness.values
+            if not pareto:
+                self.hall_of_fame.clear()
         for genome in genomes:                          # a formula we already scored: reuse
             twin = known.get(str(genome)) if not genome.fitness.valid else None
             if twin is not None:
@@ -190,6 +239,7 @@ class Evolution:
                 "best_residual": leader.parts["residual"],
                 "top_class_index": int(leader.parts["top_class"]),
                 "top_prob": leader.parts["top_prob"],
+                "target_prob": leader.parts.get("target_prob"),
                 "unique_formulas": len({str(g) for g in self.population}),
                 "mean_nodes": statistics.fmean(len(g) for g in self.population),
                 "evaluations": self.evaluations, "tuning_evaluations": self.tuning_evaluations,

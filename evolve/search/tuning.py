@@ -5,8 +5,13 @@ constants of a capacity-rich formula climbs fast (docs: "Measured facts"). The r
 written back into the tree, so it stays a plain formula that re-renders at any size.
 
     for step in 1..S:  f = fitness_of(render(g, constants=θ));  keep best θ;  θ ← Adam(θ, ∇f)
+
+With an objective over random views (`redrawn(seed)`, scorers.EnsembleObjective) and a
+`view_seed`, every step sees fresh views (Expectation over Transformation, Athalye et al. 2018).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 
@@ -16,13 +21,17 @@ from scorers import fitness_of
 
 def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                    device: torch.device, steps: int,
-                   lr: float | list[float]) -> tuple[list[Genome], list[float]]:
+                   lr: float | list[float],
+                   view_seed: Callable[[int], int] | None = None
+                   ) -> tuple[list[Genome], list[float]]:
     """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen.
 
     `lr` is one learning rate, or one per genome (a batch can try one genome at two rates).
+    `view_seed(step)`: the seed of step's views when the objective redraws them (else unused).
 
     Returns the tuned copies (fitness not set) and the fitness each had when its constants were
-    scored — never below its starting fitness, since the starting point is one of the candidates.
+    scored — never below its starting fitness, since the starting point is one of the candidates
+    (with views redrawn per step each value is under its own step's views).
     Genomes without constants come back unchanged with fitness -inf (not scored here).
     """
     tunable = [i for i, g in enumerate(genomes) if constants_of(g)]
@@ -40,7 +49,9 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     best_fitness = torch.full((len(chosen),), float("-inf"))
     for step in range(steps + 1):                   # the last pass only scores the last step
         images = render_batch(chosen, size, device, constants=params)      # (K, 3, H, W)
-        fitness = fitness_of(images, objective, naturalness)               # (K,)
+        seen = (objective.redrawn(view_seed(step)) if view_seed is not None
+                and hasattr(objective, "redrawn") else objective)
+        fitness = fitness_of(images, seen, naturalness)                    # (K,)
         scored = fitness.detach().cpu()
         for k in torch.nonzero(scored > best_fitness).flatten().tolist():
             best_fitness[k] = scored[k]
@@ -54,3 +65,15 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
         result[i] = with_constants(genomes[i], best_values[k].cpu().tolist())
         best[i] = float(best_fitness[k])
     return result, best
+
+
+class CellObjective:
+    """Row k of the batch is scored as the probability of classes[k] (tuning toward cells)."""
+
+    def __init__(self, model, classes: list[int]):
+        self.model = model
+        self.classes = torch.tensor(classes, dtype=torch.long)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        probs = self.model.logits(images).float().softmax(1)                # (K, 1000)
+        return probs[torch.arange(len(self.classes)), self.classes.to(probs.device)]
