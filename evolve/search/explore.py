@@ -46,7 +46,8 @@ class ExploreConfig(RunConfig):
     random_share: float = 0.25           # share of each batch that is fresh random genomes
     gate: bool = False                   # hard naturalness gate instead of the soft penalty
     export_minutes: float = 2.0          # how often cells/, archive.json, report.json are written
-    emit_share: float = 0.5              # share of network passes the gradient emitter spends
+    emit_share: float = 0.0              # share of network passes for the gradient emitter;
+                                         # measured: on a CPU it loses to mutation (README)
     emit_cells: int = 8                  # B: cells it climbs at once when it runs (issue 13)
     emit_steps: int = 4                  # its Adam steps per generation
     emit_lr: float = 0.05                # its Adam learning rate
