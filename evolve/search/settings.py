@@ -36,7 +36,7 @@ class RunConfig:
     class_score: str = "margin"             # robust objective: logit margin or log target mass
     judge: str = "efficientnet-lite2"       # held-out network ("none": no judge); never selects
     judge_views: int = 16                   # its fixed seeded views per judged image
-    population: int = 16
+    population: int = 8                     # measured (issue 10): a small batch, more Adam
     generations: int | None = None          # budget: total generations of the run
     seconds: float | None = None            # budget: total seconds of evolution (over resumes)
     size: int = 128                         # scoring render size; the model resizes to its own
@@ -50,8 +50,8 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     tune: bool = True
-    tune_steps: int = 10
-    tune_share: float = 0.125               # fraction of the population tuned each generation
+    tune_steps: int = 40                    # per generation; 40 beat 10 on the judge (2 seeds)
+    tune_share: float = 0.25                # fraction of the population tuned each generation
     tune_lr: float = 0.1
     tune_min_constants: int = 48            # tune the best genomes with this many constants
     pareto: bool = False
