@@ -40,6 +40,8 @@ class ExploreConfig(RunConfig):
     """A RunConfig (same search settings as evolve) plus the archive's own; `kind` routes resume."""
     target: str = "all"                  # which classes get a cell: 'all' or a class query
     population: int = 32                 # genomes scored per generation (the batch)
+    tune_steps: int = 10                 # (with --tune) the explore's own, as before issue 10
+    tune_share: float = 0.125
     kind: str = "explore"
     fooling: bool = True                 # one network, no views (the robust search is evolve's)
     tune: bool = False                   # measured: tuning spends a batch on few cells (see README)
