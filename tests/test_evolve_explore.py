@@ -56,21 +56,27 @@ def elites(archive_state: dict) -> dict:
             archive_state["cells"].items()}
 
 
-def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):
-    out = tmp_path / "explore"
-    process = genart("explore", *SMALL, "--generations", "4", "--out", str(out))
+def killed_explore(out, generation: int, *args) -> dict:
+    """Start `genart explore ARGS --out OUT`, SIGKILL it once a checkpoint of `generation` is
+    on disk, and return that checkpoint."""
+    process = genart("explore", *args, "--out", str(out))
     checkpoint = out / "checkpoint.json"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if json.loads(checkpoint.read_text())["generation"] >= 1:
+            if json.loads(checkpoint.read_text())["generation"] >= generation:
                 break
         except (OSError, ValueError, KeyError):
             pass
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.communicate()
-    state = json.loads(checkpoint.read_text())
+    return json.loads(checkpoint.read_text())
+
+
+def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):
+    out = tmp_path / "explore"
+    state = killed_explore(out, 1, *SMALL, "--generations", "4")
     assert state["generation"] < 4, "killed too late"
     before = elites(state["archive"])
     on_disk = json.loads((out / "archive.json").read_text())["cells"]
@@ -82,7 +88,7 @@ def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):
     assert after["generation"] == 4 and len(after["cells"]) == 10
     for cell, (formula, confidence) in before.items():       # no elite lost or worsened
         assert after["cells"][str(cell)]["confidence"] >= confidence
-    for cell, (formula, confidence) in elites(json.loads(checkpoint.read_text())
+    for cell, (formula, confidence) in elites(json.loads((out / "checkpoint.json").read_text())
                                                ["archive"]).items():
         assert after["cells"][str(cell)]["formula"] == formula
         assert (out / "cells" / f"{cell:04d}.formula").read_text().strip() == formula

@@ -1,8 +1,6 @@
 """Gradient emitter (each cell climbs its own class) and CMA-MAE archive thresholds (issue 13)."""
 import json
 import random
-import signal
-import time
 
 import pytest
 import torch
@@ -16,7 +14,7 @@ from evolve.search.explore import Archive, Elite, ExploreConfig
 from evolve.search.loop import Evaluator
 from evolve.search.thresholds import anneal
 
-from test_evolve_explore import ENV, finished, genart  # noqa: F401  (the CLI helpers)
+from test_evolve_explore import finished, genart, killed_explore  # the CLI helpers
 
 CELLS = [118, 723, 906, 946]                         # Dungeness crab, pinwheel, Windsor tie, …
 
@@ -117,19 +115,8 @@ SMALL = ["--classes", "crab,723,906", "--pop", "8", "--size", "32", "--naturalne
 
 def test_killed_and_resumed_explore_keeps_every_elite_and_its_thresholds(tmp_path):
     out = tmp_path / "explore"
-    process = genart("explore", *SMALL, "--generations", "5", "--out", str(out))
     checkpoint = out / "checkpoint.json"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if json.loads(checkpoint.read_text())["generation"] >= 2:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    state = json.loads(checkpoint.read_text())
+    state = killed_explore(out, 2, *SMALL, "--generations", "5")
     assert state["generation"] < 5, "killed too late"
     before = state["archive"]
     assert before["alpha"] == 0.5 and len(before["thresholds"]) == 7
