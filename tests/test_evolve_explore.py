@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from evolve.search.explore import Archive, Elite
+from evolve.search.archive import Archive, Elite
 
 CLASSES = "crab,723,906,946,506,90"          # 5 crab classes + 5 others: 10 cells
 SMALL = ["--classes", CLASSES, "--pop", "16", "--size", "64", "--tune-steps", "1",

@@ -10,7 +10,8 @@ from scorers import Naturalness, draw_views
 from evolve.errors import RunError
 from evolve.search import operators
 from evolve.search.emitter import CellViewsObjective, choose_cells, due, passes
-from evolve.search.explore import Archive, Elite, ExploreConfig
+from evolve.search.archive import Archive, Elite
+from evolve.search.explore import ExploreConfig
 from evolve.search.loop import Evaluator
 from evolve.search.thresholds import anneal
 

@@ -16,7 +16,6 @@ With threshold_alpha, parents come from CMA-MAE's annealed archive (evolve.searc
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from dataclasses import dataclass
 
@@ -30,9 +29,8 @@ from evolve.search import emitter, operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
 from evolve.search.settings import (RunConfig, resolve_device, rng_states, seed_everything,
                                     set_rng_states)
-from evolve.search.thresholds import anneal
+from evolve.search.archive import THRESHOLDS, Archive
 
-THRESHOLDS = (0.5, 0.9, 0.99)
 
 
 @dataclass(frozen=True)
@@ -70,107 +68,6 @@ class ExploreConfig(RunConfig):
         if isinstance(data, dict) and "emit_share" not in data:   # before issue 13: as it ran
             data = {**data, "emit_share": 0.0}
         return super().from_json(data)
-
-
-@dataclass
-class Elite:
-    """One cell's occupant: fitness decides, confidence is the class probability."""
-    formula: str
-    fitness: float
-    confidence: float
-    residual: float
-    generation: int
-
-
-class Archive:
-    """Cells keyed by class index; `offer` lets every image claim every cell it beats.
-    With `alpha`, also CMA-MAE thresholds and the occupants they admit (`frontier`, the parents);
-    `cells` stays the plain elitist archive (the report)."""
-
-    def __init__(self, classes: list[int], alpha: float | None = None):
-        self.classes = [int(c) for c in classes]
-        self.cells: dict[int, Elite] = {}
-        self.alpha, self.thresholds, self.frontier = alpha, {}, {}
-
-    def offer(self, formulas: list[str], probs: torch.Tensor, fitness: torch.Tensor,
-              residual: torch.Tensor, generation: int) -> list[int]:
-        """probs (N, 1000), fitness (N, C) in `classes` order, residual (N,) → cells changed."""
-        best, winner = fitness.max(0)                                      # (C,), (C,)
-        current = torch.tensor([self.cells[c].fitness if c in self.cells else -math.inf
-                                for c in self.classes])
-        changed = []
-        for k in torch.nonzero(best > current).flatten().tolist():
-            c, i = self.classes[k], int(winner[k])
-            self.cells[c] = Elite(formulas[i], float(best[k]), float(probs[i, c]),
-                                  float(residual[i]), generation)
-            changed.append(c)
-        if self.alpha is not None:
-            current = torch.tensor([self.thresholds.get(c, -math.inf) for c in self.classes])
-            admitted, raised = anneal(current, best, self.alpha)
-            for k in torch.nonzero(admitted).flatten().tolist():
-                c, i = self.classes[k], int(winner[k])
-                self.frontier[c] = Elite(formulas[i], float(best[k]), float(probs[i, c]),
-                                         float(residual[i]), generation)
-                self.thresholds[c] = float(raised[k])
-        return changed
-
-    def parent(self, cell: int) -> Elite:
-        """The occupant a cell's offspring start from: the admitted one under thresholds."""
-        return self.frontier.get(cell) or self.cells[cell]
-
-    def formulas(self) -> set[str]:
-        return {e.formula for e in (*self.cells.values(), *self.frontier.values())}
-
-    def draw(self, k: int) -> list[int]:
-        """k cells drawn uniformly (with replacement) from the occupied ones; Python's random."""
-        occupied = sorted(self.cells)
-        return [random.choice(occupied) for _ in range(k)] if occupied else []
-
-    def confidences(self) -> list[float]:
-        """Confidence of every target class; an empty cell counts as 0."""
-        return [self.cells[c].confidence if c in self.cells else 0.0 for c in self.classes]
-
-    def summary(self, class_names: list[str], shown: int = 5) -> dict:
-        """Cells filled, counts at each threshold, median confidence, best and worst cells."""
-        values = self.confidences()
-        ranked = sorted(self.cells, key=lambda c: -self.cells[c].confidence)
-
-        def cell(c):
-            e = self.cells[c]
-            return {"class": c, "name": class_names[c], "confidence": e.confidence,
-                    "residual": e.residual, "generation": e.generation}
-        return {"cells": len(self.classes), "filled": len(self.cells),
-                "at_least": {str(t): sum(v >= t for v in values) for t in THRESHOLDS},
-                "median_confidence": statistics.median(values) if values else 0.0,
-                "median_note": "over all target classes; an empty cell counts as 0",
-                "mean_confidence": statistics.fmean(values) if values else 0.0,
-                "best": [cell(c) for c in ranked[:shown]],
-                "worst": [cell(c) for c in ranked[::-1][:shown]]}
-
-    # --- JSON (formulas stored once: one image often owns many cells) -----------------------
-    def to_json(self) -> dict:
-        formulas = sorted(self.formulas())
-        slot = {f: i for i, f in enumerate(formulas)}
-
-        def rows(cells):
-            return {str(c): [slot[e.formula], e.fitness, e.confidence, e.residual, e.generation]
-                    for c, e in sorted(cells.items())}
-        data = {"classes": self.classes, "formulas": formulas, "cells": rows(self.cells)}
-        if self.alpha is not None:
-            data.update(alpha=self.alpha, frontier=rows(self.frontier),
-                        thresholds={str(c): t for c, t in sorted(self.thresholds.items())})
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Archive":
-        archive = cls(data["classes"], data.get("alpha"))     # no alpha: an elitist archive
-        for field, cells in (("cells", archive.cells), ("frontier", archive.frontier)):
-            for key, (slot, fitness, confidence, residual, generation) in \
-                    data.get(field, {}).items():
-                cells[int(key)] = Elite(data["formulas"][slot], fitness, confidence, residual,
-                                        generation)
-        archive.thresholds = {int(c): float(t) for c, t in data.get("thresholds", {}).items()}
-        return archive
 
 
 def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
