@@ -24,7 +24,7 @@ from evolve.backends import Backend, make_evaluator
 from evolve.search.explore import Explorer, ExploreConfig, explore_evaluator
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
-from evolve.runfolder.session import _extend, drive
+from evolve.runfolder.session import drive, extend_budget
 from evolve.search.settings import resolve_device
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,7 @@ def resume_explore(path, *, extra_generations: int | None = None,
         session.elapsed_before = state["elapsed"]
         session.tuned_before = explorer.tuning_evaluations
         export(session)                        # archive files as the checkpoint has them
-    if extra_generations is not None or extra_seconds is not None:
-        config = _extend(config, session, extra_generations, extra_seconds)
-        session.config = explorer.config = config
-        run.write_config(config)
+    extend_budget(session, extra_generations, extra_seconds)
     return session
 
 

@@ -67,12 +67,12 @@ def log_fields(judge: Judge | None, genome) -> dict:
             "judge_rank": row["median_rank"], "judge_margin": row["margin"]}
 
 
-def record_fields(judge: Judge | None, config: RunConfig, genome, device) -> dict:
-    """A record's extra JSON: judge row, training networks on the judge's views, slope."""
+def record_fields(judge: Judge | None, config: RunConfig, genome, image: torch.Tensor,
+                  device) -> dict:
+    """A record's extra JSON: judge row, training networks on the judge's views, slope.
+    `image` (1, 3, H, W) is the record's render at the scoring size (what selection saw)."""
     fields = {"target_prob": genome.parts.get("target_prob"),
               "mode": "robust" if is_robust(config) else "fooling"}
-    with torch.inference_mode():
-        image = render_batch([genome], config.size, device)                # what selection saw
     fields["spectral_slope"] = float(spectral_slope(image)[0])
     if judge is None:
         return fields

@@ -110,18 +110,21 @@ def resume_run(path, *, extra_generations: int | None = None,
         session = Session(run, config, evolution, model, records=state["records"],
                           last_record=state["last_record"], elapsed_before=state["elapsed"],
                           last_record_time=state["elapsed"], judge=judge)
-    if extra_generations is not None or extra_seconds is not None:
-        config = _extend(config, session, extra_generations, extra_seconds)
-        session.config = evolution.config = config
-        run.write_config(config)
+    extend_budget(session, extra_generations, extra_seconds)
     return session
 
 
-def _extend(config: RunConfig, session: Session, generations, seconds) -> RunConfig:
-    return replace(config,
-                   generations=None if generations is None
-                   else session.evolution.generation + generations,
-                   seconds=None if seconds is None else session.elapsed + seconds)
+def extend_budget(session, generations: int | None, seconds: float | None) -> None:
+    """`genart resume --generations/--minutes`: more budget from where the run stands, written
+    into the session, its search and config.json (evolve and explore sessions alike)."""
+    if generations is None and seconds is None:
+        return
+    config = replace(session.config,
+                     generations=None if generations is None
+                     else session.evolution.generation + generations,
+                     seconds=None if seconds is None else session.elapsed + seconds)
+    session.config = session.evolution.config = config
+    session.run.write_config(config)
 
 
 def budget_left(session: Session) -> bool:
@@ -208,7 +211,7 @@ def write_record(session: Session, genome) -> None:
             "target": config.target,
             "top5": [[_class_name(session.model, i), p] for p, i in
                      zip(top.values.tolist(), top.indices.tolist())]}
-    meta.update(record_fields(session.judge, config, genome, evaluator.device))
+    meta.update(record_fields(session.judge, config, genome, image, evaluator.device))
     save_png(stem.with_suffix(".png"), image[0], formula,
              {"fitness": parts["fitness"], "generation": meta["generation"]})
     if config.record_size > 0:
