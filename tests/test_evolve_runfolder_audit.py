@@ -67,3 +67,14 @@ def test_audit_on_the_yardstick_with_the_natural_photo_control(evolve_run, capsy
     assert all(-1.6 < row["slope"] < -1.0 for row in control.values())
     out = capsys.readouterr().out
     assert "natural-photo control" in out and "chelsea" in out
+
+
+def test_audit_best_keeps_only_the_fittest_records(evolve_run):
+    entries = [json.loads(p.read_text()) | {"stem": p.stem}
+               for p in (evolve_run / "records").glob("[0-9]*.json")]
+    assert len(entries) >= 2
+    fittest = max(entries, key=lambda e: e["fitness"])["stem"]
+    assert main(["audit", str(evolve_run), "--views", "2", "--best", "1", "--no-control",
+                 "--model", "efficientnet-lite0", "--device", "cpu"]) == 0
+    result = json.loads((evolve_run / "audit.json").read_text())
+    assert [row["key"] for row in result["items"]] == [fittest] and result["best"] == 1

@@ -22,8 +22,7 @@ CELLS = [118, 723, 906, 946]                         # Dungeness crab, pinwheel,
 
 def sine_genomes(n: int, seed: int):
     random.seed(seed)
-    return operators.initial_population(n, sine_share=1.0, sine_terms=12, min_depth=2,
-                                        max_depth=6, sine_frequency=12.0, sine_amplitude=2.5)
+    return operators.initial_population(n, operators.Start(share=1.0, terms=12))
 
 
 def test_one_emitter_step_raises_each_chosen_cells_own_class(lite0):

@@ -3,8 +3,8 @@ import random
 
 import torch
 
-from evolve.search.operators import (Variation, initial_population, jitter_constants, make_toolbox,
-                              sine_sum_formula, vary)
+from evolve.search.operators import (START_FORMS, Start, Variation, initial_population,
+                                     jitter_constants, make_toolbox, sine_sum_formula, vary)
 from evolve.search.tuning import tune_constants
 from genart import constants_of, parse, render_batch
 from scorers import Naturalness, fitness_of, make_objective
@@ -15,7 +15,7 @@ def test_sine_sums_carry_many_constants_and_round_trip():
     genome = parse(sine_sum_formula(12))
     assert len(constants_of(genome)) == 12 * 5 * 3
     assert genome.height <= 17 and str(parse(str(genome))) == str(genome)
-    population = initial_population(10, sine_share=0.5, sine_terms=4, min_depth=2, max_depth=4)
+    population = initial_population(10, Start(share=0.5, terms=4, min_depth=2, max_depth=4))
     assert sum(len(constants_of(g)) == 60 for g in population) == 5
 
 
@@ -23,7 +23,7 @@ def test_variation_respects_static_limits_and_invalidates_changed_children():
     random.seed(1)
     variation = Variation(crossover_prob=0.9, mutation_prob=0.9, max_height=10, max_nodes=200)
     toolbox = make_toolbox(variation)
-    population = initial_population(16, sine_share=0.25, sine_terms=3, min_depth=2, max_depth=5)
+    population = initial_population(16, Start(share=0.25, terms=3, min_depth=2, max_depth=5))
     for genome in population:
         genome.fitness.values = (0.0,)
         genome.parts = {"fitness": 0.0}
@@ -62,3 +62,27 @@ def test_tuning_raises_fitness_and_the_written_back_formula_rerenders(lite0):
         again = fitness_of(render_batch([parse(str(g)) for g in tuned], 64, "cpu"),
                            objective, naturalness)
     assert torch.allclose(again, torch.tensor(fitness), rtol=1e-4, atol=1e-6)
+
+
+def test_every_start_form_is_a_capacity_rich_formula_that_renders_and_round_trips():
+    random.seed(2)
+    for form in START_FORMS:
+        population = initial_population(4, Start(share=1.0, form=form, terms=12, frequency=3.0))
+        images = render_batch(population, 32, torch.device("cpu"))
+        assert torch.isfinite(images).all() and images.std() > 0.01, form
+        for genome in population:
+            assert len(constants_of(genome)) >= 48 and genome.height <= 17, form
+            assert str(parse(str(genome))) == str(genome)
+
+
+def test_decorrelated_start_is_mostly_luminance():
+    """Lucid's colour axes: the channels move together far more than independent sine sums."""
+    random.seed(3)
+
+    def channel_correlation(form: str) -> float:
+        genomes = initial_population(8, Start(share=1.0, form=form, terms=12, frequency=3.0))
+        images = render_batch(genomes, 48, torch.device("cpu")).flatten(2)     # (n, 3, hw)
+        r, g = images[:, 0] - images[:, 0].mean(1, keepdim=True), \
+            images[:, 1] - images[:, 1].mean(1, keepdim=True)
+        return float(((r * g).sum(1) / (r.norm(dim=1) * g.norm(dim=1) + 1e-9)).mean())
+    assert channel_correlation("decorrelated") > 0.6 > 0.3 > abs(channel_correlation("sines"))

@@ -5,7 +5,7 @@ import pytest
 import torch
 from evolve.bench.population import OpCounter
 
-from evolve.search.operators import (Variation, initial_population, make_toolbox,
+from evolve.search.operators import (Start, Variation, initial_population, make_toolbox,
                                      sine_sum_formula, vary)
 from genart import GenartError, constants_of, parse, random_genomes, render_batch
 from genart.nodes import build_nodes, computed_count
@@ -29,8 +29,7 @@ def default_population(n: int, seed: int, generations: int = 0) -> list:
     state = random.getstate()
     random.seed(seed)
     try:
-        population = initial_population(n, sine_share=0.5, sine_terms=12, min_depth=2,
-                                        max_depth=6)
+        population = initial_population(n, Start(share=0.5, terms=12))
         variation = Variation()
         toolbox = make_toolbox(variation)
         for _ in range(generations):

@@ -23,10 +23,7 @@ def backend_part(device: torch.device, seed: int, *, population: int = 32,
     config = RunConfig(target="crab", population=population, size=size, device=str(device),
                        seed=seed)                                   # the default robust search
     seed_everything(seed)
-    genomes = operators.initial_population(
-        population, sine_share=config.sine_share, sine_terms=config.sine_terms,
-        min_depth=config.init_min_depth, max_depth=config.init_max_depth,
-        sine_frequency=config.sine_frequency, sine_amplitude=config.sine_amplitude)
+    genomes = operators.initial_population(population, config.start())
     tiny = [parse("x")]
 
     def rate(evaluator) -> tuple[float, float]:

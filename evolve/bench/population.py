@@ -11,6 +11,7 @@ population, so they run on the first few genomes only.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import statistics
 
@@ -105,9 +106,7 @@ def default_genomes(n: int, seed: int) -> list:
     state = random.getstate()
     random.seed(seed)
     try:
-        return initial_population(n, sine_share=1.0, sine_terms=c.sine_terms, min_depth=2,
-                                  max_depth=6, sine_frequency=c.sine_frequency,
-                                  sine_amplitude=c.sine_amplitude)
+        return initial_population(n, dataclasses.replace(c.start(), share=1.0))
     finally:
         random.setstate(state)
 

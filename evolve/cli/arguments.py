@@ -17,18 +17,28 @@ else:                                    # Python 3.10
     import tomli as tomllib
 
 
-def int_in(low: int, high: int):
-    """An argparse type: an int in [low, high], else a one-line usage error."""
-    def parse(text: str) -> int:
+def _bounded(kind, noun: str, low, high):
+    """An argparse type: a `kind` in [low, high], else a one-line usage error."""
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be in {low}..{high}, got {value}")
         return value
-    parse.__name__ = "int"
+    parse.__name__ = kind.__name__
     return parse
+
+
+def int_in(low: int, high: int):
+    """A whole number in [low, high]."""
+    return _bounded(int, "a whole number", low, high)
+
+
+def float_in(low: float, high: float):
+    """A number in [low, high] (NaN is refused: it is in no range)."""
+    return _bounded(float, "a number", low, high)
 
 
 def budget_of(args) -> dict:

@@ -13,7 +13,7 @@ from scorers import AUDIT_VIEWS, JUDGE_SEED
 
 from evolve.cli.arguments import (add_budget_arguments, add_search_arguments, backend_of,
                                   search_settings)
-from evolve.cli.arguments import int_in
+from evolve.cli.arguments import float_in, int_in
 from evolve.cli.progress import Progress, drive_until_stopped
 from evolve.errors import RunError
 from evolve.search.explore import ExploreConfig
@@ -113,7 +113,8 @@ def print_report(report: dict) -> None:
 def run_audit(args) -> int:
     from evolve.runfolder.audit import audit_run, format_table
     result = audit_run(Path(args.run), other=args.model, views=args.views, seed=args.seed,
-                       device=args.device, control=args.control)
+                       device=args.device, control=args.control, best=args.best,
+                       min_confidence=args.min_confidence)
     print(format_table(result))
     print(f"genart: {result['note']}")
     print(f"genart: audit: {Path(args.run) / 'audit.json'}")
@@ -144,6 +145,10 @@ def register(sub) -> None:
                    help=f"fixed random crops/flips/rotations per image (default {AUDIT_VIEWS}; "
                         "0: the whole image)")
     p.add_argument("--seed", type=int, default=JUDGE_SEED, help="seed of the views")
+    p.add_argument("--best", type=int_in(1, 100000), default=None,
+                   help="audit only the best N records (by fitness) or cells (by confidence)")
+    p.add_argument("--min-confidence", type=float_in(0.0, 1.0), default=0.0,
+                   help="explore runs: audit only the cells at least this confident (e.g. 0.9)")
     p.add_argument("--control", action=argparse.BooleanOptionalAction, default=True,
                    help="score scikit-image's sample photos beside the records (default on)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

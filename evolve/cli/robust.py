@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from evolve.cli.arguments import int_in
+from evolve.search.operators import START_FORMS
 from evolve.search.settings import CLASS_SCORES, MAX_VIEWS, RunConfig
 
 
@@ -20,7 +21,7 @@ def robust_settings(args) -> dict:
     return dict(fooling=args.fooling, models=models, views=args.views, judge=args.judge,
                 judge_views=args.judge_views, class_score=args.class_score,
                 tune_min_constants=args.tune_min_constants, sine_share=args.sine_share,
-                sine_frequency=args.sine_frequency)
+                start_form=args.start, sine_frequency=args.sine_frequency)
 
 
 def add_robust_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
@@ -43,7 +44,11 @@ def add_robust_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
     g.add_argument("--tune-min-constants", type=int_in(0, 100000), default=d.tune_min_constants,
                    help="tune the best genomes that have at least this many constants "
                         f"(default {d.tune_min_constants})")
+    g.add_argument("--start", choices=START_FORMS, default=d.start_form,
+                   help="capacity-rich start formulas: sine sums per channel, sine sums on "
+                        "decorrelated colour axes, or CPPN-style tanh/sin/bump units "
+                        f"(default {d.start_form})")
     g.add_argument("--sine-share", type=float, default=d.sine_share,
-                   help=f"share of the first population built as sine sums ({d.sine_share})")
+                   help=f"share of the first population built as --start formulas ({d.sine_share})")
     g.add_argument("--sine-frequency", type=float, default=d.sine_frequency,
-                   help=f"std of the sine sums' x, y, r coefficients ({d.sine_frequency})")
+                   help=f"std of their x, y, r coefficients ({d.sine_frequency})")

@@ -33,13 +33,26 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera")   # skimage.data
 CHUNK = 8
 
 
-def audit_items(run: RunDir, config: dict, class_names: list[str]) -> list[dict]:
-    """What to audit: evolve records (key = record stem) or explore cells (key = class index)."""
+def audit_items(run: RunDir, config: dict, class_names: list[str], best: int | None = None,
+                min_confidence: float = 0.0) -> list[dict]:
+    """What to audit: evolve records (key = record stem) or explore cells (key = class index);
+    with `best`, only the best that many (by fitness; cells by confidence); explore cells below
+    `min_confidence` are left out."""
+    items = [item for item in _all_items(run, config, class_names)
+             if item["kind"] == "record" or item["merit"] >= min_confidence]
+    if best:
+        kept = {id(item) for item in sorted(items, key=lambda i: -i["merit"])[:best]}
+        items = [item for item in items if id(item) in kept]       # in their own order
+    return items
+
+
+def _all_items(run: RunDir, config: dict, class_names: list[str]) -> list[dict]:
     archive = run.path / "archive.json"
     if config.get("kind") == "explore" and archive.exists():
         cells = run.read_archive()["cells"]
         return [{"key": key, "image": cell["image"], "formula": cell["formula"],
-                 "classes": [cell["class"]], "class_name": cell["name"]}
+                 "classes": [cell["class"]], "class_name": cell["name"], "kind": "cell",
+                 "merit": float(cell["confidence"])}
                 for key, cell in cells.items()]
     target = str(config.get("target", ""))
     classes = None if target.startswith("layer:") else resolve_classes(target, class_names)
@@ -48,7 +61,8 @@ def audit_items(run: RunDir, config: dict, class_names: list[str]) -> list[dict]
         formula = (run.records / f"{entry['stem']}.formula").read_text(encoding="utf-8").strip()
         items.append({"key": entry["stem"], "image": f"records/{entry['stem']}.png",
                       "formula": formula, "classes": classes,
-                      "class_name": target if classes else None})
+                      "class_name": target if classes else None, "kind": "record",
+                      "merit": float(entry.get("fitness", 0.0))})
     return items
 
 
@@ -71,14 +85,15 @@ def audit_models(run_config, other: str, device: torch.device) -> tuple[list, st
 
 
 def audit_run(path, *, other: str = "auto", views: int = AUDIT_VIEWS, seed: int = JUDGE_SEED,
-              device: str = "auto", control: bool = True,
+              device: str = "auto", control: bool = True, best: int | None = None,
+              min_confidence: float = 0.0,
               progress: Callable[[int, int], None] | None = None) -> dict:
     """Audit every record or elite of the run at `path`; writes audit.json and the gallery."""
     run = RunDir.open(path)
     config = run.config.to_json()
     dev = resolve_device(device)
     models, note = audit_models(run.config, other, dev)
-    items = audit_items(run, config, models[0].class_names)
+    items = audit_items(run, config, models[0].class_names, best, min_confidence)
     fixed = draw_views(views, seed)
     naturalness = Naturalness(weight=config.get("naturalness_weight", 0.1))
     size = config.get("size", 128)
@@ -89,7 +104,7 @@ def audit_run(path, *, other: str = "auto", views: int = AUDIT_VIEWS, seed: int 
             progress(min(start + CHUNK, len(items)), len(items))
     result = {"run": str(run.path), "kind": config.get("kind", "evolve"),
               "models": [m.name for m in models], "note": note, "views": views, "seed": seed,
-              "size": size, "items": rows,
+              "size": size, "best": best, "min_confidence": min_confidence, "items": rows,
               "control": natural_photo_control(models, fixed) if control else []}
     write_json(run.path / "audit.json", result)
     build_gallery(run)

@@ -119,10 +119,7 @@ class Explorer:
 
     def _random(self, n: int) -> list[Genome]:
         c = self.config
-        return operators.initial_population(
-            n, sine_share=c.sine_share, sine_terms=c.sine_terms, min_depth=c.init_min_depth,
-            max_depth=c.init_max_depth, sine_frequency=c.sine_frequency,
-            sine_amplitude=c.sine_amplitude)
+        return operators.initial_population(n, c.start())
 
     def _tune_count(self) -> int:
         c = self.config

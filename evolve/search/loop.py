@@ -161,10 +161,7 @@ class Evolution:
         c = self.config
         seed_everything(c.seed)
         self.evaluator.use_views(view_seed(c.seed, 0))
-        self.population = operators.initial_population(
-            c.population, sine_share=c.sine_share, sine_terms=c.sine_terms,
-            min_depth=c.init_min_depth, max_depth=c.init_max_depth,
-            sine_frequency=c.sine_frequency, sine_amplitude=c.sine_amplitude)
+        self.population = operators.initial_population(c.population, c.start())
         return self._tell(self.population, known={})
 
     def step(self) -> int:

@@ -39,37 +39,97 @@ class Pareto(base.Fitness):
 
 # --- initialisation ----------------------------------------------------------------------------
 
+START_FORMS = ("sines", "decorrelated", "cppn")
+# lucid's colour-correlation square root (ImageNet RGB), columns scaled to the largest's norm:
+# latent channel k paints colour DECORRELATED[k]; luminance first, then two weak chroma axes.
+DECORRELATED = ((0.5629, 0.5846, 0.5846), (0.1949, 0.0, -0.1949), (0.0433, -0.1083, 0.0650))
+_CHANNEL_GAIN = math.sqrt(sum(c[0] ** 2 for c in DECORRELATED))   # a channel's share of a latent
+
+
+@dataclass(frozen=True)
+class Start:
+    """The first population (and explore's fresh genomes): a `share` of capacity-rich formulas
+    of one `form`, the rest ramped half-and-half random trees."""
+    share: float = 0.5
+    form: str = "sines"                 # sines | decorrelated | cppn (see START_FORMS)
+    terms: int = 12                     # sines per channel (or latent); a cppn's hidden units
+    frequency: float = 12.0             # std of their x, y, r coefficients
+    amplitude: float = 2.5              # std of each channel's value before the tanh squash
+    min_depth: int = 2
+    max_depth: int = 6
+
+
+def _linear(frequency: float, spread: float) -> str:
+    """b·x + c·y + d·r + e, with b, c, d ~ N(0, frequency) and e ~ U(−spread, spread)."""
+    b, c, d = (random.gauss(0.0, frequency) for _ in range(3))
+    offset = random.uniform(-spread, spread)
+    return f"add(add(add(mul({b!r}, x), mul({c!r}, y)), mul({d!r}, r)), {offset!r})"
+
+
+def _balanced_sum(items: list[str]) -> str:        # a balanced tree keeps the height ~log2(n)
+    if len(items) == 1:
+        return items[0]
+    middle = len(items) // 2
+    return f"add({_balanced_sum(items[:middle])}, {_balanced_sum(items[middle:])})"
+
+
+def _sine_sum(terms: int, frequency: float, amplitude: float) -> str:
+    return _balanced_sum([f"mul({random.gauss(0.0, amplitude / math.sqrt(terms))!r}, "
+                          f"sin({_linear(frequency, math.pi)}))"
+                          for _ in range(terms)])
+
+
+def _colour_text(values) -> str:
+    return "colour(" + ", ".join(repr(round(v, 4)) for v in values) + ")"
+
+
+def _mixed(latents: list[str], scale: float) -> str:
+    """Σ_k colour_k · latent_k with colour_k = scale · z_k · DECORRELATED[k], z_k ~ N(0, 1)."""
+    terms = []
+    for k, latent in enumerate(latents):
+        axis, z = DECORRELATED[k % 3], random.gauss(0.0, 1.0)
+        terms.append(f"mul({_colour_text(scale * z * a for a in axis)}, {latent})")
+    return _balanced_sum(terms)
+
+
 def sine_sum_formula(terms: int, frequency: float = 3.0, amplitude: float = 0.6) -> str:
     """rgb(Σ_k a_k·sin(b_k·x + c_k·y + d_k·r + e_k), …) with `terms` sines per channel.
 
     Many constants in a smooth, capacity-rich form: gradient tuning climbs these well.
     Draws its constants from Python's global `random`.
     """
-    def term() -> str:
-        a = random.gauss(0.0, amplitude / math.sqrt(terms))
-        b, c, d = (random.gauss(0.0, frequency) for _ in range(3))
-        e = random.uniform(-math.pi, math.pi)
-        phase = f"add(add(add(mul({b!r}, x), mul({c!r}, y)), mul({d!r}, r)), {e!r})"
-        return f"mul({a!r}, sin({phase}))"
-
-    def balanced_sum(items: list[str]) -> str:    # a balanced tree keeps the height ~log2(terms)
-        if len(items) == 1:
-            return items[0]
-        middle = len(items) // 2
-        return f"add({balanced_sum(items[:middle])}, {balanced_sum(items[middle:])})"
-
-    channels = [balanced_sum([term() for _ in range(terms)]) for _ in range(3)]
+    channels = [_sine_sum(terms, frequency, amplitude) for _ in range(3)]
     return f"rgb({channels[0]}, {channels[1]}, {channels[2]})"
 
 
-def initial_population(n: int, *, sine_share: float, sine_terms: int, min_depth: int,
-                       max_depth: int, sine_frequency: float = 12.0,
-                       sine_amplitude: float = 2.5) -> list[Genome]:
-    """Ramped half-and-half random trees, and a `sine_share` of sine sums."""
-    sines = round(n * sine_share) if sine_terms > 0 else 0
-    population = [parse(sine_sum_formula(sine_terms, sine_frequency, sine_amplitude))
-                  for _ in range(sines)]
-    population += [random_genome(min_depth, max_depth) for _ in range(n - sines)]
+def decorrelated_formula(terms: int, frequency: float = 3.0, amplitude: float = 0.6) -> str:
+    """Three scalar sine sums painted along lucid's decorrelated colour axes: mostly
+    luminance structure with weak chroma, as in photographs; the colours stay tunable."""
+    latents = [_sine_sum(terms, frequency, 1.0) for _ in range(3)]
+    return _mixed(latents, amplitude / _CHANNEL_GAIN)
+
+
+def cppn_formula(units: int, frequency: float = 3.0, amplitude: float = 0.6) -> str:
+    """A CPPN-style net (Innovation Engine): Σ_j colour_j · act_j(w_j·(x, y, r) + b_j), act
+    drawn from tanh, sin and a gaussian-like bump 1 − tanh(u²); colours on decorrelated axes."""
+    hidden = []
+    for _ in range(units):
+        u = _linear(frequency, 2.0)
+        hidden.append(random.choice((f"tanh({u})", f"sin({u})", f"sub(1.0, tanh(mul({u}, {u})))")))
+    return _mixed(hidden, amplitude / (_CHANNEL_GAIN * math.sqrt(0.5 * units)))
+
+
+FORMULAS = {"sines": sine_sum_formula, "decorrelated": decorrelated_formula, "cppn": cppn_formula}
+
+
+def initial_population(n: int, start: Start = Start()) -> list[Genome]:
+    """Ramped half-and-half random trees, and a `start.share` of `start.form` formulas."""
+    if start.form not in FORMULAS:
+        raise ValueError(f"unknown start form {start.form!r}; one of {', '.join(START_FORMS)}")
+    rich = round(n * start.share) if start.terms > 0 else 0
+    make = FORMULAS[start.form]
+    population = [parse(make(start.terms, start.frequency, start.amplitude)) for _ in range(rich)]
+    population += [random_genome(start.min_depth, start.max_depth) for _ in range(n - rich)]
     return population
 
 

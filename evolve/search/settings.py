@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from evolve.errors import RunError
+from evolve.search.operators import START_FORMS, Start
 
 CHECKPOINT_VERSION = 1
 MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes to its own)
@@ -61,8 +62,9 @@ class RunConfig:
     elites: int = 2
     max_height: int = 17
     max_nodes: int = 900
-    sine_share: float = 0.5                 # share of the first population built as sine sums
-    sine_terms: int = 12                    # sines per channel in those
+    sine_share: float = 0.5                 # share of the first population built as start_form
+    start_form: str = "sines"               # sines | decorrelated | cppn (search.operators)
+    sine_terms: int = 12                    # sines per channel (or latent); a cppn's units
     sine_frequency: float = 12.0            # std of their x, y, r coefficients
     sine_amplitude: float = 2.5             # std of each channel's sum (before the tanh squash)
     init_min_depth: int = 2
@@ -109,7 +111,15 @@ class RunConfig:
         need(isinstance(self.models, str) and bool(self.model_names()), "models",
              "a comma-separated list of model names", self.models)
         need(self.tune_min_constants >= 0, "tune-min-constants", "≥ 0", self.tune_min_constants)
+        need(self.start_form in START_FORMS, "start", " or ".join(START_FORMS), self.start_form)
+        need(0 <= self.sine_share <= 1, "sine-share", "in [0, 1]", self.sine_share)
         resolve_device(self.device, check_cuda=False)
+
+    def start(self) -> Start:
+        """How the first population (and explore's fresh genomes) are drawn."""
+        return Start(share=self.sine_share, form=self.start_form, terms=self.sine_terms,
+                     frequency=self.sine_frequency, amplitude=self.sine_amplitude,
+                     min_depth=self.init_min_depth, max_depth=self.init_max_depth)
 
     def model_names(self) -> list[str]:
         """The networks selection sees: `model` alone in fooling mode, else the ensemble."""
