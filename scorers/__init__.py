@@ -18,14 +18,15 @@ from scorers.models import Classifier, available_models, load_model
 from scorers.naturalness import Naturalness, spectral_slope, tv_denoise, tv_residual
 from scorers.objectives import (AugmentedObjective, ClassObjective, LayerObjective,
                                 make_objective)
-from scorers.population import Scores, class_probabilities, fitness_of, score_population
+from scorers.population import (Scores, class_probabilities, fitness_of, score_population,
+                                view_probabilities)
 from scorers.views import Views, apply_views, draw_views, identity_views, no_views
 
 __all__ = [
     "load_model", "Classifier", "available_models", "imagenet_classes", "resolve_classes",
     "ClassObjective", "LayerObjective", "AugmentedObjective", "make_objective",
     "tv_denoise", "tv_residual", "Naturalness", "Scores", "score_population", "fitness_of",
-    "class_probabilities", "spectral_slope",
+    "class_probabilities", "view_probabilities", "spectral_slope",
     "Views", "draw_views", "apply_views", "identity_views", "no_views",
     "EnsembleObjective", "ModelScores", "class_score", "view_logits", "JudgeScores",
     "judge_scores", "audit_scores", "AUDIT_VIEWS", "JUDGE_SEED",

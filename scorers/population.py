@@ -74,6 +74,19 @@ def class_probabilities(images: torch.Tensor, model, naturalness: Naturalness | 
     return probs, residual
 
 
+def view_probabilities(images: torch.Tensor, objective, naturalness: Naturalness | None = None,
+                       *, chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """class_probabilities for a robust objective (scorers.EnsembleObjective): every class's
+    probability averaged over its views and networks, each network at its native size."""
+    def classify(batch):
+        with _autocast(objective.model.device):
+            probs = objective.evaluate(batch)[1]
+        return probs.float(), _residual(naturalness, batch)
+
+    probs, residual = _in_chunks(images, objective.model.device, chunk_size, classify)
+    return probs, residual
+
+
 def _in_chunks(images: torch.Tensor, device: torch.device, chunk_size: int | None, work):
     """work(batch on device) -> tuple of (n,…) tensors, per chunk; concatenated on the CPU."""
     n = images.shape[0]

@@ -120,3 +120,32 @@ def test_a_running_search_refuses_a_second_writer(tmp_path, command):
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate()
+
+
+def test_robust_explore_cells_hold_the_mean_over_views_and_networks(tmp_path):
+    """--robust: a cell's confidence is its class probability averaged over the generation's
+    views and both networks, each at its native size (not Lite0's whole-image probability)."""
+    from evolve.cli import main
+    from evolve.search.robust import view_seed
+    from genart import parse, render_batch
+    from scorers import EnsembleObjective, draw_views, load_model, view_probabilities
+
+    out = tmp_path / "robust"
+    assert main(["explore", "--robust", "--views", "2", "--classes", "crab,723", "--pop", "6",
+                 "--size", "48", "--naturalness", "0", "--generations", "0", "--seed", "3",
+                 "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["fooling"] is False and config["views"] == 2
+    cells = json.loads((out / "archive.json").read_text())["cells"]
+    models = [load_model(name, "cpu") for name in ("efficientnet-lite0", "efficientnet-lite1")]
+    ensemble = EnsembleObjective(models, [723], draw_views(2, view_seed(3, 0)))
+    formulas = sorted({cell["formula"] for cell in cells.values()})
+    images = render_batch([parse(f) for f in formulas], 48, "cpu")
+    probs, _ = view_probabilities(images, ensemble)
+    with torch.inference_mode():
+        whole = models[0].logits(images).softmax(1)
+    assert len(cells) == 6
+    for key, cell in cells.items():
+        row = formulas.index(cell["formula"])
+        assert cell["confidence"] == pytest.approx(float(probs[row, int(key)]), rel=1e-3, abs=1e-6)
+        assert cell["confidence"] != pytest.approx(float(whole[row, int(key)]), rel=1e-2)

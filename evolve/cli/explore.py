@@ -14,6 +14,7 @@ from scorers import AUDIT_VIEWS, JUDGE_SEED
 from evolve.cli.arguments import (add_budget_arguments, add_search_arguments, backend_of,
                                   search_settings)
 from evolve.cli.arguments import float_in, int_in
+from evolve.search.settings import MAX_VIEWS
 from evolve.cli.progress import Progress, drive_until_stopped
 from evolve.errors import RunError
 from evolve.search.explore import ExploreConfig
@@ -35,6 +36,7 @@ class ArchiveProgress(Progress):
 
 def run_explore(args) -> int:
     config = ExploreConfig(target=args.classes, gate=args.gate, random_share=args.random_share,
+                           fooling=not args.robust, models=args.models, views=args.views,
                            **emitter_settings(args), **search_settings(args))
     if not 0 <= config.random_share <= 1:
         raise RunError(f"--random-share must be in [0, 1], got {config.random_share}")
@@ -132,6 +134,16 @@ def register(sub) -> None:
                    help="hard naturalness gate (score 0 when the residual ≥ τ) instead of λ")
     p.add_argument("--random-share", type=float, default=d.random_share,
                    help=f"share of each batch that is new random genomes ({d.random_share})")
+    robust = p.add_argument_group("robust cells (issue 13): the crab search's objective")
+    robust.add_argument("--robust", action="store_true",
+                        help="a cell's confidence is its class probability averaged over "
+                             "--views random views (redrawn every generation) and --models, "
+                             "each at its native size; default: --model alone on the whole "
+                             "image (fooling images)")
+    robust.add_argument("--models", default=d.models,
+                        help=f"with --robust: the networks (default {d.models})")
+    robust.add_argument("--views", type=int_in(0, MAX_VIEWS), default=d.views,
+                        help=f"with --robust: random views per image (default {d.views})")
     add_emitter_arguments(p, d)
     add_budget_arguments(p, "in all (default: 30 minutes)")
     p.set_defaults(func=run_explore)

@@ -17,11 +17,11 @@ from typing import Callable
 import torch
 
 from genart import parse, render_batch, save_png
-from scorers import load_model, resolve_classes
+from scorers import load_model
 
 from evolve.errors import RunError
 from evolve.backends import Backend, make_evaluator
-from evolve.search.explore import Explorer, ExploreConfig, explore_evaluator
+from evolve.search.explore import Explorer, ExploreConfig, explore_evaluator, target_classes
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
 from evolve.runfolder.session import drive, extend_budget
@@ -56,13 +56,6 @@ def is_explore_run(path) -> bool:
         return json.loads(config.read_text(encoding="utf-8")).get("kind") == "explore"
     except (OSError, json.JSONDecodeError, AttributeError):
         return False
-
-
-def target_classes(query: str, class_names: list[str]) -> list[int]:
-    """'all' → every class; otherwise the classes a query resolves to (UnknownClassError)."""
-    if query.strip().lower() == "all":
-        return list(range(len(class_names)))
-    return resolve_classes(query, class_names)
 
 
 def build_explorer(config: ExploreConfig, model=None, backend: Backend | None = None) -> Explorer:

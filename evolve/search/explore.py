@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import torch
 
 from genart import Genome, constants_of, parse
-from scorers import load_model
+from scorers import imagenet_classes, load_model, resolve_classes
 
 from evolve.errors import RunError
 from evolve.search import emitter, operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
+from evolve.search.robust import build_objective, is_robust, view_seed
 from evolve.search.settings import (RunConfig, resolve_device, rng_states, seed_everything,
                                     set_rng_states)
 from evolve.search.archive import THRESHOLDS, Archive
@@ -70,12 +71,24 @@ class ExploreConfig(RunConfig):
         return super().from_json(data)
 
 
+def target_classes(query: str, class_names: list[str]) -> list[int]:
+    """'all' → every class; otherwise the classes a query resolves to (UnknownClassError)."""
+    if query.strip().lower() == "all":
+        return list(range(len(class_names)))
+    return resolve_classes(query, class_names)
+
+
 def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
-    """The in-process evaluator of an explore: every class's probability, tuning toward cells
-    (the factory the Ray workers call too)."""
+    """The in-process evaluator of an explore (the factory the Ray workers call too): every
+    class's probability on one network (--fooling, the default) or, with --robust, averaged
+    over the generation's random views and the ensemble; tuning and climbing toward cells."""
     device = resolve_device(config.device)
+    objective = None
+    if is_robust(config):
+        objective, model = build_objective(
+            config, device, classes=target_classes(config.target, imagenet_classes()))
     model = model or load_model(config.model, device)
-    return Evaluator(None, make_naturalness(config, gate=config.gate), size=config.size,
+    return Evaluator(objective, make_naturalness(config, gate=config.gate), size=config.size,
                      device=device, chunk_size=config.chunk_size, model=model)
 
 
@@ -99,7 +112,13 @@ class Explorer:
     def start(self) -> int:
         """Seed every RNG, score a random first batch; returns evaluations made."""
         seed_everything(self.config.seed)
+        self._use_views(0)
         return self._tell(self._random(self.config.population))
+
+    def _use_views(self, generation: int) -> None:
+        """Robust explore: the generation's views, shared by its whole batch (as in evolve)."""
+        if is_robust(self.config):
+            self.evaluator.use_views(view_seed(self.config.seed, generation))
 
     def step(self) -> int:
         """One generation: random share, tuned elites, varied elites; returns genomes scored."""
@@ -107,6 +126,7 @@ class Explorer:
         randoms = max(1, round(c.random_share * c.population)) if c.random_share > 0 else 0
         if not self.archive.cells:
             randoms = c.population
+        self._use_views(self.generation + 1)
         tuned = self._tune(self._tune_count()) if self.archive.cells else []
         climbed = self._emit() if self.archive.cells else []
         parents = [self._elite_genome(cell) for cell in self.archive.draw(

@@ -18,7 +18,8 @@ import torch
 from deap import tools
 
 from genart import Genome, constants_of, parse, render_batch
-from scorers import Naturalness, Scores, class_probabilities, score_population
+from scorers import (EnsembleObjective, Naturalness, Scores, class_probabilities, score_population,
+                     view_probabilities)
 
 from evolve.search import operators
 from evolve.search.emitter import climb_cells
@@ -76,6 +77,9 @@ class Evaluator:
         """(probabilities (N, 1000), residual (N,)) of distinct genomes: explore's batch."""
         with torch.no_grad():
             images = self.render(genomes)                              # (N, 3, H, W)
+        if isinstance(self.objective, EnsembleObjective):    # robust explore: views × networks
+            return view_probabilities(images, self.objective, self.naturalness,
+                                      chunk_size=self.chunk_size)
         return class_probabilities(images, self.model, self.naturalness)
 
     def tune(self, genomes: list[Genome], *, steps: int, lr,

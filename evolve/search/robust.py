@@ -30,10 +30,11 @@ def is_robust(config: RunConfig) -> bool:
     return not config.fooling and not str(config.target).strip().startswith("layer:")
 
 
-def build_objective(config: RunConfig, device: torch.device,
-                    model=None) -> tuple[object, object]:
+def build_objective(config: RunConfig, device: torch.device, model=None,
+                    classes: list[int] | None = None) -> tuple[object, object]:
     """(objective, first model) for config; models load (and fail) before anything is written.
-    `model`: an already loaded network for the fooling objective (tests pass theirs).
+    `model`: an already loaded network for the fooling objective (tests pass theirs);
+    `classes`: the robust objective's target classes instead of config.target's (explore).
 
     Raises:
         ScorerError: an unknown class, layer or model.
@@ -48,5 +49,6 @@ def build_objective(config: RunConfig, device: torch.device,
         raise RunError(f"{error}; or search with the embedded model alone: --models "
                        "efficientnet-lite0 --judge none (or --fooling)") from None
     views = draw_views(config.views, view_seed(config.seed, 0)) if config.views else no_views()
-    objective = EnsembleObjective(models, config.target, views, kind=config.class_score)
+    objective = EnsembleObjective(models, config.target if classes is None else classes, views,
+                                  kind=config.class_score)
     return objective, models[0]
