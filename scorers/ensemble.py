@@ -13,6 +13,7 @@ fixed view set and never takes part in selection.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +24,7 @@ from scorers.models import Classifier
 from scorers.views import Views, apply_views, draw_views
 
 KINDS = ("margin", "log")
+COMBINES = ("mean", "softmin")   # over networks: the plain mean, or a soft minimum (the laggard)
 AUDIT_VIEWS = 64       # `genart audit`'s fixed view count
 JUDGE_SEED = 1_000_003  # the judge's and the audit's fixed view seed (never a training seed)
 CPU_FORWARD = 8        # images per forward on the CPU (see scorers.population.CPU_CHUNK)
@@ -75,12 +77,15 @@ class EnsembleObjective:
     """
 
     def __init__(self, models: list[Classifier], classes, views: Views, *,
-                 kind: str = "margin", chunk_size: int | None = None):
+                 kind: str = "margin", chunk_size: int | None = None, combine: str = "mean"):
         if not models:
             raise ScorerError("an ensemble needs at least one model, e.g. efficientnet-lite0")
         if kind not in KINDS:
             raise ScorerError(f"class score must be one of {', '.join(KINDS)}, not {kind!r}")
-        self.models = list(models)
+        if combine not in COMBINES:
+            raise ScorerError(f"ensemble combine must be one of {', '.join(COMBINES)}, "
+                              f"not {combine!r}")
+        self.models, self.combine = list(models), combine
         self.model = self.models[0]
         if isinstance(classes, str):
             classes = resolve_classes(classes, self.model.class_names)
@@ -90,20 +95,27 @@ class EnsembleObjective:
     def with_views(self, views: Views) -> EnsembleObjective:
         """The same models and classes over other views (the models are shared, not copied)."""
         return EnsembleObjective(self.models, self.classes, views, kind=self.kind,
-                                 chunk_size=self.chunk_size)
+                                 chunk_size=self.chunk_size, combine=self.combine)
 
     def redrawn(self, seed: int) -> EnsembleObjective:
         """As many fresh views as now, drawn from seed (a new generation, a new Adam step)."""
         return self.with_views(draw_views(self.views.count, seed))
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.stack([part.values for part in self._parts(images, probs=False)]).mean(0)
+        return self._combined(self._parts(images, probs=False))
 
     def evaluate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(score (N,), probabilities (N, 1000) averaged over views and models), one forward."""
         parts = self._parts(images, probs=True)
-        return (torch.stack([p.values for p in parts]).mean(0),
-                torch.stack([p.probs for p in parts]).mean(0))
+        return self._combined(parts), torch.stack([p.probs for p in parts]).mean(0)
+
+    def _combined(self, parts: list[ModelScores]) -> torch.Tensor:
+        """(N,) over networks: mean, or softmin −log mean exp(−s) (= the mean when the networks
+        agree, → the weakest network's score as they part: the laggard gets the gradient)."""
+        values = torch.stack([p.values for p in parts])                     # (M, N)
+        if self.combine == "mean":
+            return values.mean(0)
+        return math.log(len(parts)) - torch.logsumexp(-values, 0)
 
     def per_model(self, images: torch.Tensor) -> list[ModelScores]:
         """Each network's (N,) score and (N, 1000) view-mean probabilities (its top class)."""

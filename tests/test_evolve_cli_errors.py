@@ -61,6 +61,8 @@ CASES = [
     # (id, argv, setup, part of the message)
     ("unknown class", ["evolve", "crabz", *RUN, "--out", "o"], None, "crabz"),
     ("unknown layer", ["evolve", "layer:blocks.99", *RUN, "--out", "o"], None, "blocks.99"),
+    ("unknown ensemble combine", ["evolve", "crab", "--ensemble", "max", *RUN, "--out", "o"],
+     None, "--ensemble"),
     ("unknown start form", ["evolve", "crab", "--start", "spiral", *RUN, "--out", "o"], None,
      "--start"),
     ("sine share over one", ["evolve", "crab", "--sine-share", "2", *RUN, "--out", "o"], None,

@@ -168,3 +168,20 @@ def test_class_score_takes_a_mask_per_row():
     mask[0, 9], mask[1, 0] = True, True
     score = class_score(logits, mask)
     assert score[0] > 0 > score[1]
+
+
+def test_softmin_lies_between_the_weakest_network_and_the_mean(lite0, lite1):
+    images = images_of(3, 96)
+    views = draw_views(2, 4)
+    mean = EnsembleObjective([lite0, lite1], "crab", views)
+    softmin = EnsembleObjective([lite0, lite1], "crab", views, combine="softmin")
+    with torch.inference_mode():
+        each = torch.stack([p.values for p in mean.per_model(images)])       # (2, N)
+        got = softmin(images)
+        assert torch.allclose(mean(images), each.mean(0), atol=1e-5)
+        assert (got <= each.mean(0) + 1e-5).all() and (got >= each.min(0).values - 1e-5).all()
+        assert softmin.redrawn(1).combine == "softmin"
+    same = EnsembleObjective([lite0, lite0], "crab", views, combine="softmin")
+    with torch.inference_mode():                        # agreeing networks: softmin = mean
+        assert torch.allclose(same(images), EnsembleObjective([lite0], "crab", views)(images),
+                              atol=1e-4)

@@ -6,7 +6,7 @@ import argparse
 
 from evolve.cli.arguments import int_in
 from evolve.search.operators import START_FORMS
-from evolve.search.settings import CLASS_SCORES, MAX_VIEWS, RunConfig
+from evolve.search.settings import CLASS_SCORES, ENSEMBLE_COMBINES, MAX_VIEWS, RunConfig
 
 
 DEFAULTS = RunConfig(target="crab")
@@ -19,7 +19,7 @@ def robust_settings(args) -> dict:
     if not args.fooling and args.model != DEFAULTS.model and models == DEFAULTS.models:
         models = args.model
     return dict(fooling=args.fooling, models=models, views=args.views, judge=args.judge,
-                judge_views=args.judge_views, class_score=args.class_score,
+                judge_views=args.judge_views, class_score=args.class_score, ensemble=args.ensemble,
                 tune_min_constants=args.tune_min_constants, sine_share=args.sine_share,
                 start_form=args.start, sine_frequency=args.sine_frequency)
 
@@ -41,6 +41,9 @@ def add_robust_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
                    help=f"fixed seeded views the judge scores on (default {d.judge_views})")
     g.add_argument("--class-score", choices=CLASS_SCORES, default=d.class_score,
                    help=f"robust objective: logit margin or log target mass ({d.class_score})")
+    g.add_argument("--ensemble", choices=ENSEMBLE_COMBINES, default=d.ensemble,
+                   help="combine the networks' scores by their mean or a soft minimum, which "
+                        f"pays most for the one that lags ({d.ensemble})")
     g.add_argument("--tune-min-constants", type=int_in(0, 100000), default=d.tune_min_constants,
                    help="tune the best genomes that have at least this many constants "
                         f"(default {d.tune_min_constants})")

@@ -50,5 +50,5 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
                        "efficientnet-lite0 --judge none (or --fooling)") from None
     views = draw_views(config.views, view_seed(config.seed, 0)) if config.views else no_views()
     objective = EnsembleObjective(models, config.target if classes is None else classes, views,
-                                  kind=config.class_score)
+                                  kind=config.class_score, combine=config.ensemble)
     return objective, models[0]

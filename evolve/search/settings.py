@@ -22,6 +22,7 @@ MAX_RECORD_SIZE = 8192                  # anti-aliased record render side
 MAX_POPULATION = 65536
 MAX_VIEWS = 1024
 CLASS_SCORES = ("margin", "log")
+ENSEMBLE_COMBINES = ("mean", "softmin")
 # settings a config written before the robust search (issue 10) lacks: it resumes as it ran
 BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
 
@@ -35,6 +36,7 @@ class RunConfig:
     models: str = "efficientnet-lite0,efficientnet-lite1"   # the robust search's ensemble
     views: int = 4                          # random views per image, redrawn every generation
     class_score: str = "margin"             # robust objective: logit margin or log target mass
+    ensemble: str = "mean"                  # over networks: mean or softmin (scorers.COMBINES)
     judge: str = "efficientnet-lite2"       # held-out network ("none": no judge); never selects
     judge_views: int = 16                   # its fixed seeded views per judged image
     population: int = 8                     # measured (issue 10): a small batch, more Adam
@@ -108,6 +110,8 @@ class RunConfig:
              self.judge_views)
         need(self.class_score in CLASS_SCORES, "class-score", " or ".join(CLASS_SCORES),
              self.class_score)
+        need(self.ensemble in ENSEMBLE_COMBINES, "ensemble", " or ".join(ENSEMBLE_COMBINES),
+             self.ensemble)
         need(isinstance(self.models, str) and bool(self.model_names()), "models",
              "a comma-separated list of model names", self.models)
         need(self.tune_min_constants >= 0, "tune-min-constants", "≥ 0", self.tune_min_constants)
