@@ -1,4 +1,5 @@
 """The robust search (issue 10): views per generation, ensemble, held-out judge, fooling mode."""
+import dataclasses
 import json
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 
 from evolve.cli import main
 from evolve.search.loop import Evaluator, Evolution, make_naturalness
+from evolve.search.operators import initial_population
 from evolve.search.robust import build_objective, view_seed
 from evolve.search.settings import RunConfig
 from genart import constants_of, parse
@@ -111,3 +113,12 @@ def test_tuning_goes_to_the_best_genome_that_has_constants_to_tune():
                        evolution.evaluator)
     assert legacy.config.fooling and legacy.config.tune_min_constants == 0   # as it ran
     assert str(legacy._tune([flat, rich])[0]) == str(flat)
+
+
+def test_a_config_from_before_start_forms_resumes_with_sine_sums():
+    config = RunConfig(target="crab").to_json()
+    assert config["start_form"] == "cppn"                       # today's default
+    legacy = RunConfig.from_json({k: v for k, v in config.items() if k != "start_form"})
+    assert legacy.start_form == "sines"                         # as it ran
+    assert all(str(g).startswith("rgb(") for g in
+               initial_population(3, dataclasses.replace(legacy.start(), share=1.0)))

@@ -98,7 +98,7 @@ def numpy_images(functions, size: int, dtype) -> list:
 
 
 def default_genomes(n: int, seed: int) -> list:
-    """n sine-sum formulas as a default run's first population draws them."""
+    """n capacity-rich start formulas (the default --start form), as a default run draws them."""
     from evolve.search.operators import initial_population
     from evolve.search.settings import RunConfig
 

@@ -41,6 +41,7 @@ class ExploreConfig(RunConfig):
     population: int = 32                 # genomes scored per generation (the batch)
     tune_steps: int = 10                 # (with --tune) the explore's own, as before issue 10
     tune_share: float = 0.125
+    start_form: str = "sines"            # the explore measured with (issue 13's 30-minute runs)
     kind: str = "explore"
     fooling: bool = True                 # one network, no views (the robust search is evolve's)
     tune: bool = False                   # measured: tuning spends a batch on few cells (see README)

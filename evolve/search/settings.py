@@ -65,7 +65,8 @@ class RunConfig:
     max_height: int = 17
     max_nodes: int = 900
     sine_share: float = 0.5                 # share of the first population built as start_form
-    start_form: str = "sines"               # sines | decorrelated | cppn (search.operators)
+    start_form: str = "cppn"                # sines | decorrelated | cppn (search.operators);
+                                            # cppn: best held-out score of the three (README)
     sine_terms: int = 12                    # sines per channel (or latent); a cppn's units
     sine_frequency: float = 12.0            # std of their x, y, r coefficients
     sine_amplitude: float = 2.5             # std of each channel's sum (before the tanh squash)
@@ -149,6 +150,8 @@ class RunConfig:
             raise RunError(f"config has unknown settings {unknown}; was it written by a newer genart?")
         if "fooling" not in data:        # written before the robust search: resume as it ran
             data = {**BEFORE_ROBUST, **data}
+        if "start_form" not in data:     # written before start forms: its genomes were sines
+            data = {**data, "start_form": "sines"}
         try:
             return cls(**data)
         except TypeError as error:       # a setting missing or of the wrong kind
