@@ -1,6 +1,7 @@
 """Genetic operators: the one place that touches DEAP's toolbox.
 
-Initialisation (ramped half-and-half plus sums of sines, which give constant tuning many knobs),
+Initialisation (ramped half-and-half plus capacity-rich start formulas — sine sums, sine sums on
+decorrelated colour axes, CPPN-style units — which give constant tuning many knobs),
 tournament selection, leaf-biased subtree crossover, six mutations, and Koza's static limits on
 height and node count wrapped around crossover and every mutation. All randomness comes from
 Python's global `random` (as DEAP's does), which the run seeds and checkpoints.
@@ -84,7 +85,7 @@ def _colour_text(values) -> str:
 
 
 def _mixed(latents: list[str], scale: float) -> str:
-    """Σ_k colour_k · latent_k with colour_k = scale · z_k · DECORRELATED[k], z_k ~ N(0, 1)."""
+    """Σ_k colour_k · latent_k, colour_k = scale · z_k · DECORRELATED[k mod 3], z_k ~ N(0, 1)."""
     terms = []
     for k, latent in enumerate(latents):
         axis, z = DECORRELATED[k % 3], random.gauss(0.0, 1.0)
