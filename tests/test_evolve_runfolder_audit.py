@@ -17,8 +17,8 @@ NUMBERS = {"probability", "top1_rate", "median_rank", "margin", "top_class"}
 @pytest.fixture(scope="module")
 def evolve_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("audit") / "crab"
-    assert main(["evolve", "crab", "--fooling", "--judge", "none", "--pop", "6", "--size", "64",
-                 "--record-size", "0", "--tune-steps", "1", "--generations", "2", "--seed", "2",
+    assert main(["evolve", "crab", "--fooling", "--start", "sines", "--judge", "none", "--pop", "6",
+                 "--size", "64", "--record-size", "0", "--tune-steps", "1", "--generations", "2", "--seed", "2",
                  "--device", "cpu", "--out", str(out), "--quiet"]) == 0
     return out
 
