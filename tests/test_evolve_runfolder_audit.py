@@ -67,6 +67,9 @@ def test_audit_on_the_yardstick_with_the_natural_photo_control(evolve_run, capsy
     assert all(-1.6 < row["slope"] < -1.0 for row in control.values())
     out = capsys.readouterr().out
     assert "natural-photo control" in out and "chelsea" in out
+    judged = [row["models"]["efficientnet-lite2"]["median_rank"] for row in result["items"]]
+    assert (f"efficientnet-lite2: {sum(r <= 5 for r in judged)} of {len(judged)} items in its "
+            "top 5 on the median view") in out
 
 
 def test_audit_best_keeps_only_the_fittest_records(evolve_run):

@@ -12,6 +12,7 @@ Writes audit.json; the gallery shows it.
 from __future__ import annotations
 
 import logging
+import statistics
 from typing import Callable
 
 import numpy as np
@@ -136,6 +137,22 @@ def _score(items: list[dict], models, views, naturalness, size) -> list[dict]:
     return rows
 
 
+def summary_lines(result: dict) -> list[str]:
+    """Per network over every audited item: median top-1 rate, and how many items it ranks in
+    its top 5 on the median view (issue 13's yardstick for cells ≥ 0.9 on the held-out judge)."""
+    items = result["items"]
+    if not items:
+        return []
+    lines = []
+    for name in result["models"]:
+        rows = [item["models"][name] for item in items]
+        top1 = statistics.median(row["top1_rate"] for row in rows)
+        top5 = sum(row["median_rank"] <= 5 for row in rows)
+        lines.append(f"{name}: {top5} of {len(rows)} items in its top 5 on the median view "
+                     f"({100 * top5 / len(rows):.0f} %), median top-1 rate {top1:.2f}")
+    return lines
+
+
 def natural_photo_control(models, views) -> list[dict]:
     """scikit-image's sample photographs, each scored on every network for that network's
     own top-1 class of the whole photo: what real pictures reach on the same yardstick."""
@@ -175,6 +192,7 @@ def format_table(result: dict, limit: int = 25) -> str:
                      f"{r['slope']:>6.2f}{cells(r['models'])}")
     if len(rows) > limit:
         lines.append(f"… {len(rows) - limit} more rows in audit.json")
+    lines += summary_lines(result)
     if result.get("control"):
         lines.append("natural-photo control (each photo for its own top-1 class per network):")
         for r in result["control"]:
