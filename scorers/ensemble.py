@@ -159,8 +159,9 @@ def judge_scores(images: torch.Tensor, model: Classifier, classes, views: Views,
                  chunk_size: int | None = None) -> JudgeScores:
     """Score images (N, 3, H, W) on `model` at its native size over fixed `views`, no gradients.
 
-    classes: a query ('crab'), class indices, or None — each image's own top-1 class on the
-    whole image (the natural-photo control). Images go through in groups so K·N views never
+    classes: a query ('crab'), class indices, one list of indices per image (an archive's
+    cells), or None — each image's own top-1 class on the whole image (the natural-photo
+    control). Images go through in groups so K·N views never
     sit in memory at once. Used for the held-out judge and, with AUDIT_VIEWS, by `genart audit`.
     """
     n = images.shape[0]
@@ -189,7 +190,8 @@ def audit_scores(images: torch.Tensor, models: list[Classifier], classes, *,
 
 
 def _target_mask(images: torch.Tensor, model: Classifier, classes, n: int) -> torch.Tensor:
-    """(N, 1000) bool: the target classes, or each image's own top-1 class when classes=None."""
+    """(N, 1000) bool: the target classes (shared, or one list per image), or each image's own
+    top-1 class when classes=None."""
     mask = torch.zeros(n, len(model.class_names), dtype=torch.bool)
     if classes is None:
         whole = torch.cat([model.logits(part).float().cpu()
@@ -198,5 +200,12 @@ def _target_mask(images: torch.Tensor, model: Classifier, classes, n: int) -> to
         return mask
     if isinstance(classes, str):
         classes = resolve_classes(classes, model.class_names)
+    classes = list(classes)
+    if classes and isinstance(classes[0], (list, tuple)):             # one list per image
+        if len(classes) != n:
+            raise ScorerError(f"{len(classes)} class lists for {n} images")
+        for i, own in enumerate(classes):
+            mask[i, [int(c) for c in own]] = True
+        return mask
     mask[:, [int(c) for c in classes]] = True
     return mask

@@ -185,3 +185,15 @@ def test_softmin_lies_between_the_weakest_network_and_the_mean(lite0, lite1):
     with torch.inference_mode():                        # agreeing networks: softmin = mean
         assert torch.allclose(same(images), EnsembleObjective([lite0], "crab", views)(images),
                               atol=1e-4)
+
+
+def test_judge_scores_take_one_class_list_per_image(lite0):
+    images = images_of(3, 96)
+    views = draw_views(3, 5)
+    own = [[118], [723, 906], [946]]
+    together = judge_scores(images, lite0, own, views)
+    for i, classes in enumerate(own):
+        alone = judge_scores(images[i:i + 1], lite0, classes, views).row(0)
+        assert together.row(i) == pytest.approx(alone, rel=1e-3, abs=1e-4)
+    with pytest.raises(ScorerError):
+        judge_scores(images, lite0, own[:2], views)

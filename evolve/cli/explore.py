@@ -14,9 +14,8 @@ from scorers import AUDIT_VIEWS, JUDGE_SEED
 from evolve.cli.arguments import (add_budget_arguments, add_search_arguments, backend_of,
                                   search_settings)
 from evolve.cli.arguments import float_in, int_in
-from evolve.search.settings import MAX_VIEWS
+from evolve.cli.robust import add_ensemble_arguments
 from evolve.cli.progress import Progress, drive_until_stopped
-from evolve.errors import RunError
 from evolve.search.explore import ExploreConfig
 from evolve.runfolder.explore_run import drive_explore, resume_explore, start_explore
 from evolve.runfolder.rundir import default_out
@@ -38,8 +37,6 @@ def run_explore(args) -> int:
     config = ExploreConfig(target=args.classes, gate=args.gate, random_share=args.random_share,
                            fooling=not args.robust, models=args.models, views=args.views,
                            **emitter_settings(args), **search_settings(args))
-    if not 0 <= config.random_share <= 1:
-        raise RunError(f"--random-share must be in [0, 1], got {config.random_share}")
     out = Path(args.out) if args.out else default_out(f"explore-{args.classes}")
     session = start_explore(out, config, backend=backend_of(args))
     if not args.quiet:
@@ -140,10 +137,7 @@ def register(sub) -> None:
                              "--views random views (redrawn every generation) and --models, "
                              "each at its native size; default: --model alone on the whole "
                              "image (fooling images)")
-    robust.add_argument("--models", default=d.models,
-                        help=f"with --robust: the networks (default {d.models})")
-    robust.add_argument("--views", type=int_in(0, MAX_VIEWS), default=d.views,
-                        help=f"with --robust: random views per image (default {d.views})")
+    add_ensemble_arguments(robust, d, when="with --robust: ")
     add_emitter_arguments(p, d)
     add_budget_arguments(p, "in all (default: 30 minutes)")
     p.set_defaults(func=run_explore)

@@ -24,16 +24,22 @@ def robust_settings(args) -> dict:
                 start_form=args.start, sine_frequency=args.sine_frequency)
 
 
+def add_ensemble_arguments(group, d: RunConfig, when: str = "") -> None:
+    """--models and --views of the robust objective (evolve's default, explore's --robust)."""
+    group.add_argument("--models", default=d.models,
+                       help=f"{when}networks selection sees, each at its native size "
+                            f"(default {d.models})")
+    group.add_argument("--views", type=int_in(0, MAX_VIEWS), default=d.views,
+                       help=f"{when}random crops/flips/rotations per image, redrawn every "
+                            f"generation (default {d.views})")
+
+
 def add_robust_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
     """--fooling, --models, --views, --judge …, with `d`'s values as defaults."""
     g = p.add_argument_group("robust search (default) or fooling images")
     g.add_argument("--fooling", action="store_true",
                    help="one network (--model), no views: the fooling-image search")
-    g.add_argument("--models", default=d.models,
-                   help=f"networks selection sees, each at its native size (default {d.models})")
-    g.add_argument("--views", type=int_in(0, MAX_VIEWS), default=d.views,
-                   help=f"random crops/flips/rotations per image, redrawn every generation "
-                        f"(default {d.views})")
+    add_ensemble_arguments(g, d)
     g.add_argument("--judge", default=d.judge,
                    help=f"held-out network, never used for selection (default {d.judge}; "
                         "none: no judge)")

@@ -121,12 +121,15 @@ def _score(items: list[dict], models, views, naturalness, size) -> list[dict]:
         sharp = render_batch(genomes, native, models[0].device)            # (n, 3, S, S)
         whole = models[0].logits(seen).float().softmax(1)                  # (n, 1000)
     residual, slope = naturalness.residual(seen), spectral_slope(seen)
+    own = [item["classes"] or [int(whole[i].argmax())]                     # layer: its top-1
+           for i, item in enumerate(items)]
+    judged = {model.name: judge_scores(sharp, model, own, views) for model in models}
     rows = []
     for i, item in enumerate(items):
-        classes = item["classes"] or [int(whole[i].argmax())]             # layer: its top-1
+        classes = own[i]
         per_model = {}
         for model in models:
-            row = judge_scores(sharp[i:i + 1], model, classes, views).row(0)
+            row = judged[model.name].row(i)
             row["top_class"] = model.class_names[row["top_class"]]
             per_model[model.name] = row
         rows.append({"key": item["key"], "image": item["image"],

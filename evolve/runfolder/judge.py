@@ -37,12 +37,17 @@ class Judge:
         """{probability, top1_rate, median_rank, margin, top_class} of one formula."""
         text = str(genome)
         if text not in self._cache:
-            with torch.inference_mode():
-                image = render_batch([genome], self.model.input_size, self.model.device)
-            self._cache[text] = judge_scores(image, self.model, self.classes, self.views).row(0)
+            self._cache[text] = judged(genome, self.model, self.classes, self.views)
             while len(self._cache) > CACHE:
                 self._cache.popitem(last=False)
         return self._cache[text]
+
+
+def judged(genome, model, classes: list[int], views) -> dict:
+    """One formula rendered at `model`'s native size, scored over fixed `views` (a row)."""
+    with torch.inference_mode():
+        image = render_batch([genome], model.input_size, model.device)
+    return judge_scores(image, model, classes, views).row(0)
 
 
 def make_judge(config: RunConfig, device: torch.device) -> Judge | None:
@@ -83,9 +88,7 @@ def record_fields(judge: Judge | None, config: RunConfig, genome, image: torch.T
     training = {}
     for name in config.model_names():
         model = load_model(name, device)
-        with torch.inference_mode():
-            seen = render_batch([genome], model.input_size, device)
-        scores = judge_scores(seen, model, judge.classes, judge.views).row(0)
+        scores = judged(genome, model, judge.classes, judge.views)
         scores["top_class"] = names[scores["top_class"]]
         training[name] = scores
     fields["training_views"] = training

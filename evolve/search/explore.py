@@ -113,13 +113,8 @@ class Explorer:
     def start(self) -> int:
         """Seed every RNG, score a random first batch; returns evaluations made."""
         seed_everything(self.config.seed)
-        self._use_views(0)
+        self.evaluator.use_views(view_seed(self.config.seed, 0))   # (ignored without views)
         return self._tell(self._random(self.config.population))
-
-    def _use_views(self, generation: int) -> None:
-        """Robust explore: the generation's views, shared by its whole batch (as in evolve)."""
-        if is_robust(self.config):
-            self.evaluator.use_views(view_seed(self.config.seed, generation))
 
     def step(self) -> int:
         """One generation: random share, tuned elites, varied elites; returns genomes scored."""
@@ -127,7 +122,7 @@ class Explorer:
         randoms = max(1, round(c.random_share * c.population)) if c.random_share > 0 else 0
         if not self.archive.cells:
             randoms = c.population
-        self._use_views(self.generation + 1)
+        self.evaluator.use_views(view_seed(c.seed, self.generation + 1))   # this generation's
         tuned = self._tune(self._tune_count()) if self.archive.cells else []
         climbed = self._emit() if self.archive.cells else []
         parents = [self._elite_genome(cell) for cell in self.archive.draw(

@@ -40,6 +40,7 @@ class Evaluator:
         self.objective, self.naturalness = objective, naturalness
         self.size, self.device, self.chunk_size = size, device, chunk_size
         self.model = model if model is not None else getattr(objective, "model", None)
+        self.views_seed = 0
 
     def use_views(self, seed: int) -> None:
         """Score and tune under the views drawn from seed (one draw per generation; an objective
@@ -86,7 +87,7 @@ class Evaluator:
              cells: list[int] | None = None) -> tuple[list[Genome], list[float]]:
         """Adam on the genomes' constants toward the objective, or row k toward class cells[k]."""
         objective = self.objective if cells is None else CellObjective(self.model, cells)
-        seed = getattr(self, "views_seed", 0)
+        seed = self.views_seed
         return tune_constants(genomes, objective, self.naturalness, size=self.size,
                               device=self.device, steps=steps, lr=lr,
                               view_seed=lambda step: view_seed(seed, -1, step))
