@@ -14,6 +14,7 @@ from evolve.cli.robust import add_robust_arguments, robust_settings
 from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, default_out
+from evolve.runfolder.sources import resolve_sources
 from evolve.search.settings import RunConfig
 from evolve.runfolder.session import resume_run, start_run
 
@@ -37,8 +38,11 @@ def run_evolve(args) -> int:
     if not args.target:
         raise RunError("give a TARGET (crab, 118 or layer:NAME) on the line, "
                        "or target = \"crab\" in the --config file")
+    picked = resolve_sources(getattr(args, "from")) if getattr(args, "from") else []
     config = RunConfig(target=args.target, record_size=args.record_size, pareto=args.pareto,
-                       **search_settings(args), **robust_settings(args))
+                       **search_settings(args), **robust_settings(args),
+                       parents=tuple(p.formula for p in picked),
+                       parent_sources=tuple(p.source for p in picked))
     out = Path(args.out) if args.out else default_out(args.target)
     session = start_run(out, config, backend=backend_of(args))
     if not args.quiet:
@@ -83,6 +87,9 @@ def register(sub) -> None:
                    help="at the end, dream the K best records into RUN/polished (default K 3)")
     p.add_argument("--polish-size", type=int_in(8, 16384), default=1024,
                    help="render side for --polish")
+    p.add_argument("--from", nargs="+", metavar="SOURCE", dest="from",
+                   help="breed the first population from these: record files (.formula, .png), "
+                        "run folders (their best records) or formula text")
     add_budget_arguments(p, "in all (default: 30 minutes)")
     p.set_defaults(func=run_evolve)
 

@@ -22,6 +22,7 @@ from scorers import (EnsembleObjective, Naturalness, Scores, class_probabilities
                      view_probabilities)
 
 from evolve.search import operators
+from evolve.search.parents import first_population
 from evolve.search.emitter import climb_cells
 from evolve.search.operators import Pareto, Variation, clone
 from evolve.search.robust import is_robust, view_seed
@@ -166,7 +167,7 @@ class Evolution:
         c = self.config
         seed_everything(c.seed)
         self.evaluator.use_views(view_seed(c.seed, 0))
-        self.population = operators.initial_population(c.population, c.start())
+        self.population = first_population(c, self.toolbox, self.variation)
         return self._tell(self.population, known={})
 
     def step(self) -> int:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genart import FormulaError, parse
+
 from evolve.errors import RunError
 from evolve.search.operators import START_FORMS, Start
 
@@ -75,8 +77,17 @@ class RunConfig:
     checkpoint_every: int = 1               # generations
     checkpoint_minutes: float = 5.0
     chunk_size: int = 16
+    # --from (issue 23): parent formulas the first population is bred from, and where each came
+    # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py, not flags of their own)
+    parents: tuple[str, ...] = ()
+    parent_sources: tuple[str, ...] = ()
+    fresh_share: float = 0.0                # help: share of a --from run's first population
+                                            # drawn as new start genomes, not bred (0)
 
     def __post_init__(self):
+        for name in ("parents", "parent_sources"):       # JSON and TOML give lists
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         try:
             self.check()
         except TypeError:                # e.g. a string where a number belongs, from a file
@@ -118,7 +129,27 @@ class RunConfig:
         need(self.tune_min_constants >= 0, "tune-min-constants", "≥ 0", self.tune_min_constants)
         need(self.start_form in START_FORMS, "start", " or ".join(START_FORMS), self.start_form)
         need(0 <= self.sine_share <= 1, "sine-share", "in [0, 1]", self.sine_share)
+        self.check_parents(need)
         resolve_device(self.device, check_cuda=False)
+
+    def check_parents(self, need) -> None:
+        """--from's parent formulas: text that parses, no more than --pop of them, one source
+        each (or none), and a fresh share in [0, 1]."""
+        need(isinstance(self.parents, tuple) and all(isinstance(f, str) for f in self.parents),
+             "from", "parent formulas (text)", self.parents)
+        need(len(self.parents) <= self.population, "from",
+             f"at most --pop ({self.population}) parent formulas; pick fewer or raise --pop",
+             len(self.parents))
+        need(isinstance(self.parent_sources, tuple)
+             and len(self.parent_sources) in (0, len(self.parents)), "from",
+             "one source per parent formula", self.parent_sources)
+        need(0 <= self.fresh_share <= 1, "fresh-share", "in [0, 1]", self.fresh_share)
+        for number, formula in enumerate(self.parents):
+            try:
+                parse(formula)
+            except FormulaError as error:
+                raise RunError(f"parent formula {number} does not parse ({error}); fix "
+                               f"config.json's parents or start again with --from") from None
 
     def start(self) -> Start:
         """How the first population (and explore's fresh genomes) are drawn."""

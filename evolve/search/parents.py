@@ -1,0 +1,77 @@
+"""A first population bred from chosen parents (`genart evolve --from`): Picbreeder's step.
+
+The parents come first, once each; every other slot is a child of one operator on them — a
+crossover of two parents drawn at random (the same one twice when there is one) or one
+mutation of a parent — so the whole first generation descends from what the person picked.
+A `fresh` share of the slots may instead hold new start genomes, as a run without parents has.
+
+    P ← parents[:N];  while |P| < N:  P ← P ∪ {mate(a, b) or mutate(a)},  a, b ~ parents
+"""
+from __future__ import annotations
+
+import random
+
+from deap import base
+
+from genart import Genome, parse
+
+from evolve.search import operators
+from evolve.search.operators import Start, Variation, clone
+from evolve.search.settings import RunConfig
+
+TRIES = 8          # draws per slot before a repeat of a formula already held is accepted
+
+
+def first_population(config: RunConfig, toolbox: base.Toolbox,
+                     variation: Variation) -> list[Genome]:
+    """A run's generation 0: bred from `config.parents` when it has some (--from), else the
+    start population (random trees and start-form formulas)."""
+    if not config.parents:
+        return operators.initial_population(config.population, config.start())
+    return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
+                           variation, fresh=config.fresh_share, start=config.start())
+
+
+def bred_population(n: int, parents: list[Genome], toolbox: base.Toolbox,
+                    variation: Variation, *, fresh: float = 0.0,
+                    start: Start = Start()) -> list[Genome]:
+    """n genomes: the distinct parents, then their crossovers and mutants (a `fresh` share of
+    the n drawn as new start genomes instead). Draws from Python's global `random`."""
+    if not parents:
+        raise ValueError("bred_population needs at least one parent")
+    population, held = [], set()
+    for parent in parents:
+        if str(parent) not in held and len(population) < n:
+            population.append(clone(parent))
+            held.add(str(parent))
+    new = min(round(n * fresh), n - len(population))
+    population += operators.initial_population(new, start) if new else []
+    while len(population) < n:
+        child = _new_child(parents, toolbox, variation, held)
+        population.append(child)
+        held.add(str(child))
+    return population
+
+
+def _new_child(parents: list[Genome], toolbox: base.Toolbox, variation: Variation,
+               held: set[str]) -> Genome:
+    """One crossover or one mutation of the parents, by the run's crossover/mutation odds;
+    redrawn up to TRIES times while it repeats a formula already held."""
+    cross = variation.crossover_prob / max(variation.crossover_prob + variation.mutation_prob,
+                                           1e-9)
+    for _ in range(TRIES):
+        if random.random() < cross:
+            first, second = (clone(random.choice(parents)) for _ in range(2))
+            child = random.choice(toolbox.mate(first, second))
+        else:
+            child = operators.mutate(toolbox, clone(random.choice(parents)), variation)
+        if str(child) not in held:
+            break
+    return _unscored(child)
+
+
+def _unscored(genome: Genome) -> Genome:
+    """A child without the fitness and score parts its parent's copy carried."""
+    fresh = Genome(genome)
+    fresh.parts = {}
+    return fresh
