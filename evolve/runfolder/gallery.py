@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 
+from evolve.runfolder.picking import (PICK_SCRIPT, parent_links, parents_section, pick_controls,
+                                      pick_panel)
 from evolve.runfolder.plots import fitness_png
 from evolve.runfolder.rundir import RunDir, write_atomic
 
@@ -53,13 +55,17 @@ def render_page(run: RunDir, log: list[dict]) -> str:
              "<img src='fitness.png' alt='fitness plot'>",
              "<h2>Records</h2><div class='grid' id='records'>"]
     audit = _audit_rows(run)
+    target = config.get("target", "?")
+    parts.insert(-1, parents_section(run.path, config) + pick_panel(target))   # picking.py
     parts.insert(-1, _cells_section(run, audit))
     for entry in reversed(records):
-        parts.append(_record_card(run, entry, _audit_line(audit.get(entry["stem"]))))
+        picks = pick_controls(run.path, run.records / f"{entry['stem']}.formula",
+                              str(int(entry["stem"])), target) + parent_links(config)
+        parts.append(_record_card(run, entry, _audit_line(audit.get(entry["stem"])) + picks))
     parts.append("</div>")
     for folder, title in EXTRA_SECTIONS:
         parts.append(_extra_section(run, folder, title))
-    parts.append("</body></html>\n")
+    parts.append(PICK_SCRIPT + "</body></html>\n")
     return "\n".join(p for p in parts if p)
 
 
@@ -71,7 +77,8 @@ def _record_card(run: RunDir, entry: dict, extra: str = "") -> str:
     formula_path = run.records / f"{stem}.formula"
     formula = formula_path.read_text(encoding="utf-8") if formula_path.exists() else ""
     top = "<br>".join(f"{_e(name)} {prob:.3f}" for name, prob in entry.get("top5", [])[:3])
-    return (f"<div class='card record'><a href='{link}'><img src='{image}' alt='record {stem}'></a>"
+    return (f"<div class='card record' id='r{stem}'><a href='{link}'><img src='{image}' "
+            f"alt='record {stem}'></a>"
             f"<div><b>#{stem}</b> fitness {entry.get('fitness', 0):.4f}</div>"
             f"<div>objective {entry.get('objective', 0):.4f} · residual "
             f"{entry.get('residual', 0):.4f}</div><div class='muted'>{top}</div>"
