@@ -20,8 +20,8 @@ def robust_settings(args) -> dict:
         models = args.model
     return dict(fooling=args.fooling, models=models, views=args.views, judge=args.judge,
                 judge_views=args.judge_views, class_score=args.class_score, ensemble=args.ensemble,
-                tune_min_constants=args.tune_min_constants, sine_share=args.sine_share,
-                start_form=args.start, sine_frequency=args.sine_frequency)
+                tune_min_constants=args.tune_min_constants, start_share=args.sine_share,
+                start_form=args.start, start_frequency=args.sine_frequency)
 
 
 def add_ensemble_arguments(group, d: RunConfig, when: str = "") -> None:
@@ -57,7 +57,7 @@ def add_robust_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
                    help="capacity-rich start formulas: sine sums per channel, sine sums on "
                         "decorrelated colour axes, or CPPN-style tanh/sin/bump units "
                         f"(default {d.start_form})")
-    g.add_argument("--sine-share", type=float, default=d.sine_share,
-                   help=f"share of the first population built as --start formulas ({d.sine_share})")
-    g.add_argument("--sine-frequency", type=float, default=d.sine_frequency,
-                   help=f"std of their x, y, r coefficients ({d.sine_frequency})")
+    g.add_argument("--sine-share", type=float, default=d.start_share,
+                   help=f"share of the first population built as --start formulas ({d.start_share})")
+    g.add_argument("--sine-frequency", type=float, default=d.start_frequency,
+                   help=f"std of their x, y, r coefficients ({d.start_frequency})")

@@ -27,62 +27,115 @@ CLASS_SCORES = ("margin", "log")
 ENSEMBLE_COMBINES = ("mean", "softmin")
 # settings a config written before the robust search (issue 10) lacks: it resumes as it ran
 BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
+# settings renamed since (config.json files name them the old way)
+RENAMED = {"sine_share": "start_share", "sine_terms": "start_terms",
+           "sine_frequency": "start_frequency", "sine_amplitude": "start_amplitude"}
+
+
+GROUPS = ("search", "scoring", "robust", "budget", "output")
+NO_FLAG = ""                             # a setting set by other flags (target, seconds, …)
+
+
+def setting(default, help: str, group: str, *, flag: str | None = None, choices=None):
+    """A RunConfig field whose flag (`--name-with-dashes` unless `flag` says; `NO_FLAG`: none of
+    its own), TOML key, help line and `--help` group come from this one declaration."""
+    if group not in GROUPS:
+        raise ValueError(f"setting group {group!r} is not one of {GROUPS}")
+    metadata = {"help": help, "group": group, "flag": flag, "choices": choices}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that decides a run; saved as config.json and inside every checkpoint."""
-    target: str
-    model: str = "efficientnet-lite0"       # the one network of --fooling (and of layer targets)
-    fooling: bool = False                   # one network, no views: today's fooling-image search
-    models: str = "efficientnet-lite0,efficientnet-lite1"   # the robust search's ensemble
-    views: int = 4                          # random views per image, redrawn every generation
-    class_score: str = "margin"             # robust objective: logit margin or log target mass
-    ensemble: str = "mean"                  # over networks: mean or softmin (scorers.COMBINES)
-    judge: str = "efficientnet-lite2"       # held-out network ("none": no judge); never selects
-    judge_views: int = 16                   # its fixed seeded views per judged image
-    population: int = 8                     # measured (issue 10): a small batch, more Adam
-    generations: int | None = None          # budget: total generations of the run
-    seconds: float | None = None            # budget: total seconds of evolution (over resumes)
-    size: int = 128                         # scoring render size; the model resizes to its own
-    record_size: int = 1024
-    record_antialias: int = 2
-    record_gain: float = 0.005              # a new best must beat the last record by this much
-    naturalness: float = 2.0                # λ of the soft penalty λ·max(0, residual − τ)
-    naturalness_tau: float = 0.03
-    naturalness_weight: float = 0.1         # TV-denoise weight of the residual
-    naturalness_relative: bool = False      # fooling: p·exp(−penalty) instead of p − penalty
-    seed: int = 0
-    device: str = "auto"
-    tune: bool = True
-    tune_steps: int = 40                    # per generation; 40 beat 10 on the judge (2 seeds)
-    tune_share: float = 0.25                # fraction of the population tuned each generation
-    tune_lr: float = 0.1
-    tune_min_constants: int = 48            # tune the best genomes with this many constants
-    pareto: bool = False
-    crossover_prob: float = 0.5
-    mutation_prob: float = 0.5
-    tournament_size: int = 3
-    elites: int = 2
-    max_height: int = 17
-    max_nodes: int = 900
-    sine_share: float = 0.5                 # share of the first population built as start_form
-    start_form: str = "cppn"                # sines | decorrelated | cppn (search.operators);
-                                            # cppn: best held-out score of the three (README)
-    sine_terms: int = 12                    # sines per channel (or latent); a cppn's units
-    sine_frequency: float = 12.0            # std of their x, y, r coefficients
-    sine_amplitude: float = 2.5             # std of each channel's sum (before the tanh squash)
-    init_min_depth: int = 2
-    init_max_depth: int = 6
-    checkpoint_every: int = 1               # generations
-    checkpoint_minutes: float = 5.0
-    chunk_size: int = 16
+    """Everything that decides a run; saved as config.json and inside every checkpoint.
+    Each field is a `setting`: evolve/cli/arguments.py makes its flag and TOML key."""
+    target: str = setting(dataclasses.MISSING, "class query (crab), class index (118) or "
+                          "layer:NAME[:C1,C2]", "search", flag=NO_FLAG)
+    model: str = setting("efficientnet-lite0", "the one network of --fooling (and of layer "
+                         "targets); alone, the robust search's one network", "scoring")
+    fooling: bool = setting(False, "one network (--model), no views: the fooling-image search",
+                            "robust")
+    models: str = setting("efficientnet-lite0,efficientnet-lite1", "networks selection sees, "
+                          "each at its native size (comma-separated)", "robust")
+    views: int = setting(4, "random crops/flips/rotations per image, redrawn every generation",
+                         "robust")
+    class_score: str = setting("margin", "robust objective: logit margin or log target mass",
+                               "robust", choices=CLASS_SCORES)
+    ensemble: str = setting("mean", "combine the networks' scores by their mean or a soft "
+                            "minimum, which pays most for the one that lags", "robust",
+                            choices=ENSEMBLE_COMBINES)
+    judge: str = setting("efficientnet-lite2", "held-out network, never used for selection "
+                         "(none: no judge)", "robust")
+    judge_views: int = setting(16, "fixed seeded views the judge scores on", "robust")
+    population: int = setting(8, "population size (measured, issue 10: a small batch, more "
+                              "Adam)", "search", flag="pop")
+    generations: int | None = setting(None, "generations in all", "budget")
+    seconds: float | None = setting(None, "seconds of evolution in all, over resumes (set by "
+                                    "--minutes or --hours)", "budget", flag=NO_FLAG)
+    size: int = setting(128, "render size for scoring (the model resizes to its own)", "scoring")
+    record_size: int = setting(1024, "side of each record's anti-aliased render (0: none)",
+                               "output")
+    record_antialias: int = setting(2, "supersampling factor of the record renders", "output")
+    record_gain: float = setting(0.005, "a new best becomes a record when it beats the last "
+                                 "record by this much", "output")
+    naturalness: float = setting(2.0, "λ of the naturalness penalty λ·max(0, residual − τ)",
+                                 "scoring")
+    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring")
+    naturalness_weight: float = setting(0.1, "TV-denoise weight of the naturalness residual",
+                                        "scoring")
+    naturalness_relative: bool = setting(False, "fooling: p·exp(−penalty) instead of "
+                                         "p − penalty", "scoring")
+    seed: int = setting(0, "random seed of the search", "search")
+    device: str = setting("auto", "auto, cpu, cuda or cuda:N", "scoring")
+    tune: bool = setting(True, "constant tuning by Adam", "search")
+    tune_steps: int = setting(40, "Adam steps of constant tuning per generation (40 beat 10 on "
+                              "the judge, 2 seeds)", "search")
+    tune_share: float = setting(0.25, "fraction of the population tuned each generation",
+                                "search")
+    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning", "search")
+    tune_min_constants: int = setting(48, "tune the best genomes that have at least this many "
+                                      "constants", "search")
+    pareto: bool = setting(False, "NSGA-II on (objective, −residual); the front goes to the "
+                           "gallery", "search")
+    crossover_prob: float = setting(0.5, "probability that a pair of offspring is crossed",
+                                    "search")
+    mutation_prob: float = setting(0.5, "probability that an offspring is mutated", "search")
+    tournament_size: int = setting(3, "genomes per selection tournament", "search")
+    elites: int = setting(2, "best genomes carried unchanged into the next generation",
+                          "search")
+    max_height: int = setting(17, "deepest formula tree offspring may have", "search")
+    max_nodes: int = setting(900, "most nodes a formula tree may have", "search")
+    start_share: float = setting(0.5, "share of the first population built as --start formulas",
+                                 "search")
+    start_form: str = setting("cppn", "capacity-rich start formulas: sine sums per channel, "
+                              "sine sums on decorrelated colour axes, or CPPN-style "
+                              "tanh/sin/bump units (cppn: best held-out score of the three)",
+                              "search", flag="start", choices=START_FORMS)
+    start_terms: int = setting(12, "sines per channel (or latent) of a start formula; a cppn's "
+                               "hidden units", "search")
+    start_frequency: float = setting(12.0, "std of the start formulas' x, y, r coefficients",
+                                     "search")
+    start_amplitude: float = setting(2.5, "std of each start channel's value before the tanh "
+                                     "squash", "search")
+    init_min_depth: int = setting(2, "least depth of the random (non-start) first genomes",
+                                  "search")
+    init_max_depth: int = setting(6, "greatest depth of the random (non-start) first genomes",
+                                  "search")
+    checkpoint_every: int = setting(1, "checkpoint every this many generations", "output")
+    checkpoint_minutes: float = setting(5.0, "and at least every this many minutes", "output")
+    chunk_size: int = setting(8, "images per forward pass on the CPU (8 measured best; CUDA "
+                              "scores the whole population at once)", "scoring")
     # --from (issue 23): parent formulas the first population is bred from, and where each came
-    # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py, not flags of their own)
-    parents: tuple[str, ...] = ()
-    parent_sources: tuple[str, ...] = ()
-    fresh_share: float = 0.0                # help: share of a --from run's first population
-                                            # drawn as new start genomes, not bred (0)
+    # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py)
+    parents: tuple[str, ...] = setting((), "breed the first population from these: record "
+                                       "files (.formula, .png), run folders (their best "
+                                       "records) or formula text", "search", flag="from")
+    parent_sources: tuple[str, ...] = setting((), "where each --from parent came from",
+                                              "search", flag=NO_FLAG)
+    fresh_share: float = setting(0.0, "share of a --from run's first population drawn as new "
+                                 "start genomes, not bred", "search")
 
     def __post_init__(self):
         for name in ("parents", "parent_sources"):       # JSON and TOML give lists
@@ -128,7 +181,7 @@ class RunConfig:
              "a comma-separated list of model names", self.models)
         need(self.tune_min_constants >= 0, "tune-min-constants", "≥ 0", self.tune_min_constants)
         need(self.start_form in START_FORMS, "start", " or ".join(START_FORMS), self.start_form)
-        need(0 <= self.sine_share <= 1, "sine-share", "in [0, 1]", self.sine_share)
+        need(0 <= self.start_share <= 1, "start-share", "in [0, 1]", self.start_share)
         self.check_parents(need)
         resolve_device(self.device, check_cuda=False)
 
@@ -153,8 +206,8 @@ class RunConfig:
 
     def start(self) -> Start:
         """How the first population (and explore's fresh genomes) are drawn."""
-        return Start(share=self.sine_share, form=self.start_form, terms=self.sine_terms,
-                     frequency=self.sine_frequency, amplitude=self.sine_amplitude,
+        return Start(share=self.start_share, form=self.start_form, terms=self.start_terms,
+                     frequency=self.start_frequency, amplitude=self.start_amplitude,
                      min_depth=self.init_min_depth, max_depth=self.init_max_depth)
 
     def model_names(self) -> list[str]:
@@ -175,6 +228,7 @@ class RunConfig:
     def from_json(cls, data: dict) -> "RunConfig":
         if not isinstance(data, dict):
             raise RunError("config is not a JSON object; restore it from a backup or start a new run")
+        data = {RENAMED.get(key, key): value for key, value in data.items()}
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
