@@ -101,7 +101,7 @@ def _read_text(path: Path) -> str:
 
 
 def _run_parents(folder: Path, best: int) -> list[Parent]:
-    """A run folder's `best` records by fitness, else an explore run's best cells."""
+    """A run folder's `best` distinct records by fitness, else an explore run's best cells."""
     if not (folder / "config.json").is_file():
         raise RunError(f"--from {folder} is a folder but not a genart run (no config.json); "
                        f"{HINT}")
@@ -114,7 +114,13 @@ def _run_parents(folder: Path, best: int) -> list[Parent]:
     if not files:
         raise RunError(f"--from {folder} has no records yet (records/NNNN.formula); "
                        f"let it run longer, or give a record file or formula text")
-    return [_file_parent(f) for f in files[:best]]
+    parents, seen = [], set()
+    for file in files:              # a record may repeat an earlier one's formula (new views)
+        parent = _file_parent(file)
+        if parent.formula not in seen and len(parents) < best:
+            seen.add(parent.formula)
+            parents.append(parent)
+    return parents
 
 
 def _best_cells(folder: Path) -> list[Path]:

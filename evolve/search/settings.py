@@ -128,10 +128,11 @@ class RunConfig:
     chunk_size: int = setting(8, "images per forward pass on the CPU (8 measured best; CUDA "
                               "scores the whole population at once)", "scoring")
     # --from (issue 23): parent formulas the first population is bred from, and where each came
-    # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py)
-    parents: tuple[str, ...] = setting((), "breed the first population from these: record "
-                                       "files (.formula, .png), run folders (their best "
-                                       "records) or formula text", "search", flag="from")
+    # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py, which reads the sources
+    # into formulas: a generated flag would put paths where formulas belong)
+    parents: tuple[str, ...] = setting((), "parent formulas the first population is bred from "
+                                       "(--from resolves record files, run folders or formula "
+                                       "text to them)", "search", flag=NO_FLAG)
     parent_sources: tuple[str, ...] = setting((), "where each --from parent came from",
                                               "search", flag=NO_FLAG)
     fresh_share: float = setting(0.0, "share of a --from run's first population drawn as new "
