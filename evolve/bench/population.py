@@ -1,7 +1,7 @@
 """Population part: a whole population of default formulas per render (issue 11).
 
-Default genomes are the first population of a default run built entirely of sine sums
-(12 sines per channel, ~610 nodes). Per size and population: the structure-batched renderer
+Default genomes are the first population of a default run built entirely of its start form
+(`shape_of` names it: today CPPN-style nets of 12 hidden units, ~270 nodes). Per size and population: the structure-batched renderer
 (its plan built by the first render of a population, reused by the next ones, as constant
 tuning does), the per-node reference (render_batch(batched=False)) and DEAP's gp.compile lambda
 over numpy coordinate arrays (float64 as np.linspace makes them, and float32), timed in
@@ -111,6 +111,17 @@ def default_genomes(n: int, seed: int) -> list:
         random.setstate(state)
 
 
+def shape_of(genomes) -> str:
+    """What the rendered formulas are: the default start form, its size and node counts."""
+    from evolve.search.settings import RunConfig
+
+    start = RunConfig(target="crab").start()
+    unit = "hidden units" if start.form == "cppn" else "sines per channel"
+    nodes = [len(g) for g in genomes]
+    return (f"default start formulas ({start.form} form, {start.terms} {unit}; "
+            f"{statistics.mean(nodes):.0f} nodes, {min(nodes)}–{max(nodes)})")
+
+
 def rate_of(work, images: int, device, least: float = 0.05) -> float:
     """Images per second of work() repeated for at least `least` seconds (a sub-millisecond
     render timed once is mostly noise)."""
@@ -130,8 +141,7 @@ def population_bench(report, *, device: torch.device, sizes=(8, 128, 224),
     from genart import Genome, render_batch
 
     genomes = default_genomes(max(counts), seed)
-    nodes = statistics.mean(len(g) for g in genomes)
-    report(f"population: default genomes (12-sine sums, {nodes:.0f} nodes), device={device}, "
+    report(f"population: {shape_of(genomes)}, device={device}, "
            f"medians of {rounds} interleaved rounds (ratios: of each round's pair); reference "
            f"on {min(reference_genomes, len(genomes))} genomes, numpy on {numpy_genomes}")
     few, pset = genomes[:numpy_genomes], numpy_pset()
