@@ -56,7 +56,8 @@ def render_page(run: RunDir, log: list[dict]) -> str:
              "<h2>Records</h2><div class='grid' id='records'>"]
     audit = _audit_rows(run)
     target = config.get("target", "?")
-    parts.insert(-1, parents_section(run.path, config) + pick_panel(target))   # picking.py
+    parts.insert(-1, parents_section(run.path, config)                       # picking.py
+                 + (pick_panel(target) if records else ""))
     parts.insert(-1, _cells_section(run, audit))
     for entry in reversed(records):
         picks = pick_controls(run.path, run.records / f"{entry['stem']}.formula",
