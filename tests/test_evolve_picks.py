@@ -241,6 +241,14 @@ def test_the_gallery_builds_the_command_for_ticked_records_in_chromium(runs, tmp
         source = shlex.quote(str((run / "records" / f"{stem}.formula").resolve()))
         assert f'href="records/{stem}.formula"' in dom
         assert f"genart evolve crab --from {source}</code>" in dom
+    pasted = shlex.split(picked_command(dom)[1])               # paste it: a run bred from them
+    assert main(pasted[1:] + [*TINY, "--generations", "0", "--out", str(tmp_path / "bred")]) == 0
+    config = json.loads((tmp_path / "bred" / "config.json").read_text())
+    wanted = {}
+    for stem in shown:                                        # one parent per distinct formula
+        file = (run / "records" / f"{stem}.formula").resolve()
+        wanted.setdefault(str(parse(file.read_text())), str(file))
+    assert config["parent_sources"] == list(wanted.values())
 
 
 def test_the_gallery_of_a_bred_run_links_its_parents(runs):
