@@ -12,6 +12,7 @@ import pytest
 
 from evolve.cli import build_parser, main
 from evolve.runfolder.rundir import RunDir
+from evolve.runfolder.sources import Parent, resolve_sources
 from evolve.search.loop import make_variation
 from evolve.search.operators import Start, initial_population, make_toolbox
 from evolve.search.parents import first_population
@@ -136,6 +137,14 @@ def test_a_run_folder_gives_its_best_records(runs, tmp_path):
     assert config["parents"] == distinct[:3]                 # the best distinct records
     best = runs / "A" / "records" / f"{entries[0]['stem']}.formula"
     assert config["parent_sources"][0] == str(best)
+
+
+def test_formula_text_of_any_length_is_a_source(runs):
+    """A pasted record formula (thousands of characters: too long for a file name)."""
+    text = (runs / "B" / "records" / "0000.formula").read_text()
+    assert len(text) > 1000
+    assert resolve_sources([text, "add(x, y)"]) == [Parent(str(parse(text)), "formula text"),
+                                                   Parent("add(x, y)", "formula text")]
 
 
 def test_fresh_share_fills_part_of_the_population_with_start_genomes(runs):

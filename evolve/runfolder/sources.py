@@ -54,14 +54,24 @@ def _resolve(source: str, best: int) -> list[Parent]:
     if not text:
         raise RunError(f"--from got an empty source; {HINT}")
     path = Path(text).expanduser()
-    if path.is_dir():
+    kind = _kind_of(path)
+    if kind == "folder":
         return _run_parents(path, best)
-    if path.is_file():
+    if kind == "file":
         return [_file_parent(path)]
     if os.sep in text or "/" in text or text.lower().endswith(PATH_SUFFIXES):
         raise RunError(f"--from {text}: no such file or run folder; {HINT}")
     return [Parent(_canonical(text, f"--from {_short(text)!r} is not a file, run folder "
                                      f"or formula"), "formula text")]
+
+
+def _kind_of(path: Path) -> str | None:
+    """'folder', 'file' or None (nothing there, or text no file system takes as a name: a
+    long formula is 'File name too long', one with a NUL byte a ValueError)."""
+    try:
+        return "folder" if path.is_dir() else "file" if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _canonical(text: str, what: str) -> str:
