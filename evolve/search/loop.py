@@ -22,9 +22,9 @@ from scorers import (EnsembleObjective, Naturalness, Scores, class_probabilities
                      view_probabilities)
 
 from evolve.search import operators
-from evolve.search.parents import first_population
 from evolve.search.emitter import climb_cells
 from evolve.search.operators import Pareto, Variation, clone
+from evolve.search.parents import first_population
 from evolve.search.robust import is_robust, view_seed
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
 from evolve.search.tuning import CellObjective, tune_constants
