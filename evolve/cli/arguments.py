@@ -1,44 +1,142 @@
-"""Flags the commands share, checked when parsed: bounded numbers, budgets, search settings,
-and `--config FILE.toml` (the same settings as the flags; flags given on the line win).
+"""Flags the commands share, made from the settings themselves: every RunConfig (or
+ExploreConfig) field is a flag and a `--config FILE.toml` key, typed and bounded by its
+`setting(...)` declaration, grouped in `--help` by its group; budgets and the backend.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import sys
+import types
+import typing
 from pathlib import Path
 
 from evolve.backends import KINDS, Backend
 from evolve.errors import RunError
-from evolve.search.settings import RunConfig
+from evolve.search.settings import GROUPS, NO_FLAG, range_text
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:                                    # Python 3.10
     import tomli as tomllib
 
+GROUP_TITLES = {"search": "search", "scoring": "scoring",
+                "robust": "robust search or fooling images",
+                "budget": "budget (one of --generations, --minutes, --hours)",
+                "output": "output"}
+MAX_HOURS = 24 * 365
 
-def _bounded(kind, noun: str, low, high):
-    """An argparse type: a `kind` in [low, high], else a one-line usage error."""
+
+def number(kind, low=None, high=None, above=None):
+    """An argparse type: a finite `kind` with low ≤ v ≤ high and v > above (each optional),
+    else a one-line usage error. The bounds stay on it (`.low` …) for --help and the tests."""
+    noun = "a whole number" if kind is int else "a number"
+
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be in {low}..{high}, got {value}")
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if ((low is not None and value < low) or (high is not None and value > high)
+                or (above is not None and not value > above)):
+            raise argparse.ArgumentTypeError(
+                f"must be {range_text(low, high, above)}, got {value}")
         return value
     parse.__name__ = kind.__name__
+    parse.kind, parse.low, parse.high, parse.above = kind, low, high, above
     return parse
 
 
 def int_in(low: int, high: int):
     """A whole number in [low, high]."""
-    return _bounded(int, "a whole number", low, high)
+    return number(int, low, high)
 
 
 def float_in(low: float, high: float):
-    """A number in [low, high] (NaN is refused: it is in no range)."""
-    return _bounded(float, "a number", low, high)
+    """A finite number in [low, high]."""
+    return number(float, low, high)
+
+
+def positive(kind=float, high=None):
+    """A finite number above zero (and at most `high`)."""
+    return number(kind, high=high, above=0)
+
+
+# --- settings as flags -------------------------------------------------------------------------
+
+def option_strings(field: dataclasses.Field) -> list[str]:
+    """`--pop` (and its aliases) for a setting; [] for one set by other flags."""
+    flag = field.metadata.get("flag")
+    if flag == NO_FLAG:
+        return []
+    names = [flag or field.name.replace("_", "-"), *field.metadata.get("aliases", ())]
+    return ["--" + name for name in names]
+
+
+def setting_groups(parser: argparse.ArgumentParser) -> dict:
+    """The parser's five `--help` groups (search, scoring, robust, budget, output), made once."""
+    if not hasattr(parser, "setting_groups"):
+        parser.setting_groups = {g: parser.add_argument_group(GROUP_TITLES[g]) for g in GROUPS}
+    return parser.setting_groups
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, cls, defaults=None, *,
+                           only_groups=None, suppress: bool = False) -> list[str]:
+    """A flag for every setting of `cls` that has one (none for cls.IGNORED unless
+    `suppress`), typed from its annotation and bounded by its declaration; defaults from
+    `defaults`, or argparse.SUPPRESS (`suppress`: only flags given appear in the args, as
+    resume wants). Returns the fields given flags."""
+    hints = typing.get_type_hints(cls)
+    groups = setting_groups(parser)
+    made = []
+    for field in dataclasses.fields(cls):
+        meta, options = field.metadata, option_strings(field)
+        if (not options or not suppress and field.name in getattr(cls, "IGNORED", ())
+                or only_groups is not None and meta.get("group") not in only_groups):
+            continue
+        default = argparse.SUPPRESS if suppress else getattr(defaults, field.name)
+        kind = hints[field.name]
+        if isinstance(kind, types.UnionType):
+            kind = next(k for k in typing.get_args(kind) if k is not type(None))
+        extra = {}
+        if kind is bool:
+            extra["action"] = argparse.BooleanOptionalAction
+        elif kind in (int, float):
+            extra["type"] = number(kind, meta.get("low"), meta.get("high"), meta.get("above"))
+            extra["metavar"] = "N" if kind is int else "X"
+        elif typing.get_origin(kind) is tuple:
+            extra["nargs"] = "+"
+        elif meta.get("choices"):
+            extra["choices"] = meta["choices"]
+        value = getattr(defaults, field.name, None)
+        shown = ("" if suppress or value is None else f" (default {'on' if value else 'off'})"
+                 if kind is bool else " (default %(default)s)")
+        groups[meta.get("group", "search")].add_argument(
+            *options, dest=field.name, default=default,
+            help=meta.get("help", "").replace("%", "%%") + shown, **extra)
+        made.append(field.name)
+    return made
+
+
+def config_values(cls, args) -> dict:
+    """The settings of `cls` that `args` holds (by field name), for cls(**values)."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+
+
+# --- budgets and backend -----------------------------------------------------------------------
+
+def add_budget_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--minutes and --hours beside the generated --generations, and --quiet."""
+    group = setting_groups(parser)["budget"]
+    group.add_argument("--minutes", type=positive(float, MAX_HOURS * 60), metavar="X",
+                       help=f"minutes {what}")
+    group.add_argument("--hours", type=positive(float, MAX_HOURS), metavar="X",
+                       help=f"hours {what}")
+    setting_groups(parser)["output"].add_argument(
+        "--quiet", action="store_true", help="plain log lines instead of a bar")
 
 
 def budget_of(args) -> dict:
@@ -46,48 +144,18 @@ def budget_of(args) -> dict:
               if getattr(args, name, None) is not None]
     if len(chosen) > 1:
         raise RunError(f"give one budget, not {' and '.join('--' + c for c in chosen)}")
-    if args.generations is not None and args.generations < 0:
-        raise RunError(f"--generations must be ≥ 0, got {args.generations}")
+    generations = getattr(args, "generations", None)
     seconds = (args.minutes * 60 if args.minutes is not None
                else args.hours * 3600 if args.hours is not None else None)
-    if seconds is not None and seconds <= 0:
-        raise RunError("a time budget must be positive")
-    return {"generations": args.generations, "seconds": seconds}
+    return {"generations": generations, "seconds": seconds}
 
 
-def search_settings(args) -> dict:
-    """The RunConfig fields that evolve and explore share, from their shared flags."""
+def run_budget(args) -> dict:
+    """A new run's budget: the one given, else 30 minutes."""
     budget = budget_of(args)
     if budget["generations"] is None and budget["seconds"] is None:
         budget["seconds"] = 30 * 60.0
-    if args.pop < 2:
-        raise RunError(f"--pop must be at least 2, got {args.pop}")
-    return dict(model=args.model, population=args.pop, size=args.size,
-                naturalness=args.naturalness, seed=args.seed, device=args.device,
-                tune=args.tune, tune_steps=args.tune_steps, tune_share=args.tune_share,
-                tune_lr=args.tune_lr, **budget)
-
-
-def add_search_arguments(p: argparse.ArgumentParser, d: RunConfig) -> None:
-    """Flags shared by `evolve` and `explore` (model, batch, size, naturalness, seed, tuning)."""
-    p.add_argument("--config", metavar="FILE.toml",
-                   help="settings from a TOML file (keys are these flags' names); flags win")
-    p.add_argument("--model", default=d.model, help=f"scoring network (default {d.model})")
-    p.add_argument("--pop", type=int, default=d.population, help="population size")
-    p.add_argument("--size", type=int, default=d.size, help="render size for scoring")
-    p.add_argument("--naturalness", type=float, default=d.naturalness, metavar="λ",
-                   help=f"weight of the naturalness penalty (default {d.naturalness})")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda")
-    p.add_argument("--out", help="run folder (default runs/<target>-<time>)")
-    p.add_argument("--tune-steps", type=int, default=d.tune_steps,
-                   help="Adam steps of constant tuning per generation")
-    p.add_argument("--tune-share", type=float, default=d.tune_share,
-                   help="fraction of the population tuned each generation")
-    p.add_argument("--tune-lr", type=float, default=d.tune_lr, help="Adam learning rate")
-    p.add_argument("--tune", action=argparse.BooleanOptionalAction, default=d.tune,
-                   help=f"constant tuning by Adam (default {'on' if d.tune else 'off'})")
-    add_backend_arguments(p)
+    return budget
 
 
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,33 +173,78 @@ def backend_of(args) -> Backend:
     return Backend(args.backend, args.workers, args.address)
 
 
-def add_budget_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    group = parser.add_argument_group("budget (one of)")
-    group.add_argument("--generations", type=int, help=f"generations {what}")
-    group.add_argument("--minutes", type=float, help=f"minutes {what}")
-    group.add_argument("--hours", type=float, help=f"hours {what}")
-    parser.add_argument("--quiet", action="store_true", help="plain log lines instead of a bar")
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE.toml",
+                        help="settings from a TOML file: its keys are this command's flags "
+                             "(pop = 32, tune-steps or tune_steps = 10, minutes = 60, "
+                             "target = \"crab\"), checked the same way; flags on the line win")
 
 
-NOT_SETTINGS = {"help", "config", "func", "command", "quiet"}
+# --- --config FILE.toml ------------------------------------------------------------------------
+
+NOT_SETTINGS = {"help", "config"}
 
 
-def settings_file(path: str, parser: argparse.ArgumentParser) -> dict:
-    """Defaults for `parser` from a TOML file whose keys are its flags (`pop`, `tune-steps` or
-    `tune_steps`, `minutes`, `target` …); RunError naming the file and any unknown key."""
+def read_toml(path: str) -> dict:
     file = Path(path)
     if not file.is_file():
         raise RunError(f"no such config file: {file}; give a TOML file of settings, "
                        f"e.g. pop = 32 and minutes = 60")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RunError(f"{file} is not valid TOML ({error}); fix it or leave out --config") \
             from None
-    known = {a.dest for a in parser._actions} - NOT_SETTINGS
-    values = {key.replace("-", "_"): value for key, value in data.items()}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise RunError(f"{file} has unknown settings {unknown}; "
-                       f"use the names of `genart {parser.prog.split()[-1]} --help`'s flags")
-    return values
+
+
+def settings_file(path: str, parser: argparse.ArgumentParser) -> dict:
+    """`parser`'s values from a TOML file whose keys are its flags (`pop`, `tune-steps` or
+    `tune_steps`) or positionals (`target`), run through the flags' own types and checks;
+    RunError naming the file and the first unknown key or bad value."""
+    data = read_toml(path)
+    by_key, positionals = {}, {}
+    for action in parser._actions:
+        if action.dest in NOT_SETTINGS or action.dest == argparse.SUPPRESS:
+            continue
+        if not action.option_strings:
+            positionals[action.dest] = action
+        for option in action.option_strings:
+            if option.startswith("--"):
+                by_key[option[2:].replace("-", "_")] = action
+    tokens, values = [], {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name in positionals:
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise RunError(f"{path}: {key} must be text, got {value!r}")
+            values[name] = str(value)
+        elif name in by_key:
+            tokens += _tokens(path, key, value, by_key[name])
+        else:
+            command = parser.prog.split()[-1]
+            raise RunError(f"{path} has an unknown setting {key!r}; use the names of "
+                           f"`genart {command} --help`'s flags")
+    try:
+        parsed = parser.parse_args(tokens, namespace=argparse.Namespace())
+    except RunError as error:
+        raise RunError(f"{path}: {error}") from None
+    given = {by_key[k.replace("-", "_")].dest for k in data if k.replace("-", "_") in by_key}
+    return {**values, **{dest: getattr(parsed, dest) for dest in given if hasattr(parsed, dest)}}
+
+
+def _tokens(path: str, key: str, value, action: argparse.Action) -> list[str]:
+    """The command-line words that give `action` the TOML `value` (so its type checks it)."""
+    option = next(o for o in action.option_strings if o.startswith("--"))
+    is_flag = action.nargs == 0
+    if is_flag:
+        if not isinstance(value, bool):
+            raise RunError(f"{path}: {key} must be true or false, got {value!r}")
+        if isinstance(action, argparse.BooleanOptionalAction):
+            return [option if value else "--no-" + option[2:]]
+        return [option] if value != action.default else []
+    if isinstance(value, (dict, bool)) or isinstance(value, list) and action.nargs != "+":
+        raise RunError(f"{path}: {key} must be {'a list' if action.nargs == '+' else 'a value'}"
+                       f", got {value!r}")
+    if isinstance(value, list):
+        return [option, *(str(v) for v in value)]
+    return [f"{option}={value}"]

@@ -1,7 +1,8 @@
 """`genart explore` (MAP-Elites fooling archive) and `genart audit` (robustness and transfer).
 
-Flags are shared with `genart evolve` (cli.progress.add_search_arguments); `genart resume` routes an
-explore run here by its config kind. Ctrl-C finishes the generation, checkpoints and exits 0.
+Its flags are ExploreConfig's settings (cli.arguments.add_settings_arguments, as evolve's are
+RunConfig's); `genart resume` routes an explore run here by its config kind. Ctrl-C finishes the
+generation, checkpoints and exits 0.
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 
 from scorers import AUDIT_VIEWS, JUDGE_SEED
 
-from evolve.cli.arguments import (add_budget_arguments, add_search_arguments, backend_of,
-                                  search_settings)
-from evolve.cli.arguments import float_in, int_in
-from evolve.cli.robust import add_ensemble_arguments
+from evolve.cli.arguments import (add_backend_arguments, add_budget_arguments,
+                                  add_config_argument, add_settings_arguments, backend_of,
+                                  config_values, float_in, int_in, run_budget,
+                                  setting_groups)
+from evolve.cli.robust import robust_values
 from evolve.cli.progress import Progress, drive_until_stopped
 from evolve.search.explore import ExploreConfig
 from evolve.runfolder.explore_run import drive_explore, resume_explore, start_explore
@@ -34,50 +36,22 @@ class ArchiveProgress(Progress):
 
 
 def run_explore(args) -> int:
-    config = ExploreConfig(target=args.classes, gate=args.gate, random_share=args.random_share,
-                           fooling=not args.robust, models=args.models, views=args.views,
-                           **emitter_settings(args), **search_settings(args))
-    out = Path(args.out) if args.out else default_out(f"explore-{args.classes}")
+    values = {**config_values(ExploreConfig, args), **run_budget(args)}
+    config = ExploreConfig(**robust_values(values, DEFAULTS, hint="add --robust"))
+    out = Path(args.out) if args.out else default_out(f"explore-{config.target}")
     session = start_explore(out, config, backend=backend_of(args))
     if not args.quiet:
         print(f"genart: run folder {out}", flush=True)
     return _drive(session, args.quiet)
 
 
-def emitter_settings(args) -> dict:
-    """The gradient emitter's and the archive thresholds' settings from their flags."""
-    return dict(emit_share=args.emit_share, emit_cells=args.emit_cells,
-                emit_steps=args.emit_steps, emit_lr=args.emit_lr,
-                emit_views=args.emit_views, emit_score=args.emit_score,
-                threshold_alpha=args.threshold_alpha)
-
-
-def add_emitter_arguments(p: argparse.ArgumentParser, d: ExploreConfig) -> None:
-    group = p.add_argument_group("gradient emitter and archive thresholds (issue 13)")
-    group.add_argument("--emit-share", type=float, default=d.emit_share,
-                       help="share of network passes (forward and backward) spent on Adam on "
-                            "elites' constants, each toward its own cell's class over random "
-                            f"views (default {d.emit_share}; 0: mutation only)")
-    group.add_argument("--emit-cells", type=int, default=d.emit_cells,
-                       help=f"cells climbed together in one batch ({d.emit_cells})")
-    group.add_argument("--emit-steps", type=int, default=d.emit_steps,
-                       help=f"the emitter's Adam steps per generation ({d.emit_steps})")
-    group.add_argument("--emit-lr", type=float, default=d.emit_lr,
-                       help=f"the emitter's Adam learning rate ({d.emit_lr})")
-    group.add_argument("--emit-views", type=int, default=d.emit_views,
-                       help=f"random views per image per step ({d.emit_views}; 0: whole image)")
-    group.add_argument("--emit-score", choices=("log", "margin"), default=d.emit_score,
-                       help=f"class score the emitter climbs ({d.emit_score})")
-    group.add_argument("--threshold-alpha", type=float, default=d.threshold_alpha, metavar="α",
-                       help="CMA-MAE archive thresholds with learning rate α in (0, 1] "
-                            "(default off: the plain elitist archive)")
-
-
-def resume_explore_command(args, budget: dict) -> int:
+def resume_explore_command(args, budget: dict, changes: dict) -> int:
     """`genart resume RUN` on an explore run (called from cli/runs.py run_resume)."""
+    from evolve.cli.runs import change_settings
     session = resume_explore(Path(args.run), backend=backend_of(args),
                              extra_generations=budget["generations"],
                              extra_seconds=budget["seconds"])
+    change_settings(session, changes)
     return _drive(session, args.quiet)
 
 
@@ -124,22 +98,17 @@ def run_audit(args) -> int:
 def register(sub) -> None:
     d = DEFAULTS
     p = sub.add_parser("explore", help="fill a MAP-Elites archive: one fooling image per class")
-    p.add_argument("--classes", default=d.target,
-                   help="which classes get a cell: all (default) or a class query (crab)")
-    add_search_arguments(p, d)
-    p.add_argument("--gate", action="store_true",
-                   help="hard naturalness gate (score 0 when the residual ≥ τ) instead of λ")
-    p.add_argument("--random-share", type=float, default=d.random_share,
-                   help=f"share of each batch that is new random genomes ({d.random_share})")
-    robust = p.add_argument_group("robust cells (issue 13): the crab search's objective")
-    robust.add_argument("--robust", action="store_true",
-                        help="a cell's confidence is its class probability averaged over "
-                             "--views random views (redrawn every generation) and --models, "
-                             "each at its native size; default: --model alone on the whole "
-                             "image (fooling images)")
-    add_ensemble_arguments(robust, d, when="with --robust: ")
-    add_emitter_arguments(p, d)
+    add_config_argument(p)
+    add_settings_arguments(p, ExploreConfig, d)
+    groups = setting_groups(p)
+    groups["robust"].add_argument(
+        "--robust", action="store_false", dest="fooling", default=argparse.SUPPRESS,
+        help="(= --no-fooling) a cell's confidence is its class probability averaged over "
+             "--views random views (redrawn every generation) and --models, each at its "
+             "native size; --model alone makes it the one network")
+    groups["output"].add_argument("--out", help="run folder (default runs/explore-<classes>-<time>)")
     add_budget_arguments(p, "in all (default: 30 minutes)")
+    add_backend_arguments(p)
     p.set_defaults(func=run_explore)
 
     p = sub.add_parser("audit", help="robustness (crops, flips) and transfer of a run's images")
@@ -150,7 +119,8 @@ def register(sub) -> None:
     p.add_argument("--views", "--crops", dest="views", type=int_in(0, 1024), default=AUDIT_VIEWS,
                    help=f"fixed random crops/flips/rotations per image (default {AUDIT_VIEWS}; "
                         "0: the whole image)")
-    p.add_argument("--seed", type=int, default=JUDGE_SEED, help="seed of the views")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1), default=JUDGE_SEED,
+                   help="seed of the views")
     p.add_argument("--best", type=int_in(1, 100000), default=None,
                    help="audit only the best N records (by fitness) or cells (by confidence)")
     p.add_argument("--min-confidence", type=float_in(0.0, 1.0), default=0.0,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -28,34 +29,54 @@ from evolve.errors import RunError
 from evolve.search import emitter, operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
 from evolve.search.robust import build_objective, is_robust, view_seed
-from evolve.search.settings import (RunConfig, resolve_device, rng_states, seed_everything,
-                                    set_rng_states)
+from evolve.search.settings import (MAX_POPULATION, MAX_VIEWS, NO_FLAG, RunConfig, redefault,
+                                    resolve_device, rng_states, seed_everything, set_rng_states,
+                                    setting)
 from evolve.search.archive import THRESHOLDS, Archive
 
 
 
 @dataclass(frozen=True)
 class ExploreConfig(RunConfig):
-    """A RunConfig (same search settings as evolve) plus the archive's own; `kind` routes resume."""
-    target: str = "all"                  # which classes get a cell: 'all' or a class query
-    population: int = 32                 # genomes scored per generation (the batch)
-    tune_steps: int = 10                 # (with --tune) the explore's own, as before issue 10
-    tune_share: float = 0.125
-    start_form: str = "sines"            # the explore measured with (issue 13's 30-minute runs)
-    kind: str = "explore"
-    fooling: bool = True                 # one network, no views (the robust search is evolve's)
-    tune: bool = False                   # measured: tuning spends a batch on few cells (see README)
-    random_share: float = 0.25           # share of each batch that is fresh random genomes
-    gate: bool = False                   # hard naturalness gate instead of the soft penalty
-    export_minutes: float = 2.0          # how often cells/, archive.json, report.json are written
-    emit_share: float = 0.0              # share of network passes for the gradient emitter;
-                                         # measured: on a CPU it loses to mutation (README)
-    emit_cells: int = 8                  # B: cells it climbs at once when it runs (issue 13)
-    emit_steps: int = 4                  # its Adam steps per generation
-    emit_lr: float = 0.05                # its Adam learning rate
-    emit_views: int = 1                  # random views per image per step (0: the whole image)
-    emit_score: str = "log"              # its class score: log probability or logit margin
-    threshold_alpha: float | None = None  # CMA-MAE archive learning rate; None: plain elitist
+    """A RunConfig (same search settings as evolve) plus the archive's own; `kind` routes resume.
+    Each field is a `setting` (flag and TOML key of `genart explore`, see cli/arguments.py)."""
+    IGNORED: ClassVar[frozenset] = frozenset({   # evolve's settings an explore has no use for
+        "judge", "judge_views", "record_size", "record_antialias", "record_gain", "pareto",
+        "elites", "tune_min_constants", "fresh_share"})
+    target: str = redefault(RunConfig, "target", "all", flag="classes",
+                            help="which classes get a cell: all or a class query (crab)")
+    population: int = redefault(RunConfig, "population", 32,
+                                help="genomes scored per generation (the batch)")
+    tune_steps: int = redefault(RunConfig, "tune_steps", 10)   # as before issue 10
+    tune_share: float = redefault(RunConfig, "tune_share", 0.125)
+    start_form: str = redefault(RunConfig, "start_form", "sines")   # issue 13's measured runs
+    fooling: bool = redefault(RunConfig, "fooling", True, help="one network (--model) on the "
+                              "whole image (fooling images); --robust: a cell's confidence "
+                              "averaged over --views random views and --models")
+    tune: bool = redefault(RunConfig, "tune", False)   # measured: spends a batch on few cells
+    kind: str = setting("explore", "what kind of run (routes resume)", "output", flag=NO_FLAG)
+    random_share: float = setting(0.25, "share of each batch that is new random genomes",
+                                  "search", low=0.0, high=1.0)
+    gate: bool = setting(False, "hard naturalness gate (score 0 when the residual ≥ τ) "
+                         "instead of λ", "scoring")
+    export_minutes: float = setting(2.0, "how often cells/, archive.json and report.json are "
+                                    "written", "output", above=0.0)
+    emit_share: float = setting(0.0, "share of network passes (forward and backward) spent on "
+                                "Adam on elites' constants, each toward its own cell's class "
+                                "over random views (0: mutation only; on a CPU it loses to "
+                                "mutation)", "search", low=0.0, high=1.0)
+    emit_cells: int = setting(8, "cells the emitter climbs together in one batch", "search",
+                              low=1, high=MAX_POPULATION)
+    emit_steps: int = setting(4, "the emitter's Adam steps per generation", "search", low=0,
+                              high=100000)
+    emit_lr: float = setting(0.05, "the emitter's Adam learning rate", "search", above=0.0)
+    emit_views: int = setting(1, "the emitter's random views per image per step (0: whole "
+                              "image)", "search", low=0, high=MAX_VIEWS)
+    emit_score: str = setting("log", "class score the emitter climbs", "search",
+                              choices=("log", "margin"))
+    threshold_alpha: float | None = setting(None, "CMA-MAE archive thresholds with learning "
+                                            "rate α in (0, 1] (default off: the plain "
+                                            "elitist archive)", "search", above=0.0, high=1.0)
 
     def check(self) -> None:
         super().check()

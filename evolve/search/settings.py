@@ -7,7 +7,10 @@ JSON lists, so a resumed search continues the same random sequence.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
+import types
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,15 +39,77 @@ GROUPS = ("search", "scoring", "robust", "budget", "output")
 NO_FLAG = ""                             # a setting set by other flags (target, seconds, …)
 
 
-def setting(default, help: str, group: str, *, flag: str | None = None, choices=None):
+def setting(default, help: str, group: str, *, flag: str | None = None, choices=None,
+            low=None, high=None, above=None, aliases: tuple[str, ...] = ()):
     """A RunConfig field whose flag (`--name-with-dashes` unless `flag` says; `NO_FLAG`: none of
-    its own), TOML key, help line and `--help` group come from this one declaration."""
+    its own), TOML key, help, `--help` group and range (low ≤ v ≤ high, v > above) come from
+    this one declaration; RunConfig checks the type and range, argparse the same range."""
     if group not in GROUPS:
         raise ValueError(f"setting group {group!r} is not one of {GROUPS}")
-    metadata = {"help": help, "group": group, "flag": flag, "choices": choices}
+    metadata = {"help": help, "group": group, "flag": flag, "choices": choices, "low": low,
+                "high": high, "above": above, "aliases": tuple(aliases)}
     if default is dataclasses.MISSING:
         return dataclasses.field(metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def redefault(cls, name: str, default, **changes):
+    """`cls`'s setting `name` with another default (and any metadata `changes`), for a
+    subclass such as ExploreConfig: the flag, help and range stay declared once."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return dataclasses.field(default=default, metadata={**field.metadata, **changes})
+
+
+def flag_name(field: dataclasses.Field) -> str:
+    """The flag a setting is given by (`--pop`), or its config key when it has no flag."""
+    flag = field.metadata.get("flag")
+    if flag == NO_FLAG:
+        return field.name
+    return "--" + (flag or field.name.replace("_", "-"))
+
+
+def range_text(low, high, above) -> str:
+    """`in 2..64`, `in [0, 1]`, `≥ 0`, `> 0`: how the flags and checks say a range."""
+    if above is not None:
+        return f"> {above}" if high is None else f"in ({above}, {high}]"
+    if high is None:
+        return f"≥ {low}"
+    return f"in {low}..{high}" if isinstance(low, int) and isinstance(high, int) \
+        else f"in [{low}, {high}]"
+
+
+KIND_NOUNS = {bool: "true or false", int: "a whole number", float: "a finite number",
+              str: "text"}
+
+
+def checked_value(field: dataclasses.Field, kind, value):
+    """`value` as a `kind` setting (an int is a float, a list a tuple), or RunError naming the
+    setting and the value: the one type check for flags, TOML files and config.json."""
+    optional = isinstance(kind, types.UnionType) and type(None) in typing.get_args(kind)
+    if optional:
+        if value is None:
+            return None
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
+    if typing.get_origin(kind) is tuple:
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise RunError(f"{flag_name(field)} must be a list of text, got {value!r}")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    ok = (isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+          and not (kind is float and not math.isfinite(value)))
+    if not ok:
+        noun = KIND_NOUNS.get(kind, kind.__name__) + (" or none" if optional else "")
+        raise RunError(f"{flag_name(field)} must be {noun}, got {value!r}")
+    meta = field.metadata
+    low, high, above, choices = (meta.get(k) for k in ("low", "high", "above", "choices"))
+    if choices is not None and value not in choices:
+        raise RunError(f"{flag_name(field)} must be {' or '.join(choices)}, got {value!r}")
+    if ((low is not None and value < low) or (high is not None and value > high)
+            or (above is not None and not value > above)):
+        raise RunError(f"{flag_name(field)} must be {range_text(low, high, above)}, "
+                       f"got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -60,7 +125,7 @@ class RunConfig:
     models: str = setting("efficientnet-lite0,efficientnet-lite1", "networks selection sees, "
                           "each at its native size (comma-separated)", "robust")
     views: int = setting(4, "random crops/flips/rotations per image, redrawn every generation",
-                         "robust")
+                         "robust", low=0, high=MAX_VIEWS)
     class_score: str = setting("margin", "robust objective: logit margin or log target mass",
                                "robust", choices=CLASS_SCORES)
     ensemble: str = setting("mean", "combine the networks' scores by their mean or a soft "
@@ -68,65 +133,79 @@ class RunConfig:
                             choices=ENSEMBLE_COMBINES)
     judge: str = setting("efficientnet-lite2", "held-out network, never used for selection "
                          "(none: no judge)", "robust")
-    judge_views: int = setting(16, "fixed seeded views the judge scores on", "robust")
+    judge_views: int = setting(16, "fixed seeded views the judge scores on", "robust", low=1,
+                               high=MAX_VIEWS)
     population: int = setting(8, "population size (measured, issue 10: a small batch, more "
-                              "Adam)", "search", flag="pop")
-    generations: int | None = setting(None, "generations in all", "budget")
+                              "Adam)", "search", flag="pop", low=2,
+                              high=MAX_POPULATION)
+    generations: int | None = setting(None, "generations in all", "budget", low=0)
     seconds: float | None = setting(None, "seconds of evolution in all, over resumes (set by "
-                                    "--minutes or --hours)", "budget", flag=NO_FLAG)
-    size: int = setting(128, "render size for scoring (the model resizes to its own)", "scoring")
+                                    "--minutes or --hours)", "budget", flag=NO_FLAG,
+                                    above=0)
+    size: int = setting(128, "render size for scoring (the model resizes to its own)", "scoring",
+                         low=MIN_SIZE, high=MAX_SIZE)
     record_size: int = setting(1024, "side of each record's anti-aliased render (0: none)",
-                               "output")
-    record_antialias: int = setting(2, "supersampling factor of the record renders", "output")
+                               "output", low=0, high=MAX_RECORD_SIZE)
+    record_antialias: int = setting(2, "supersampling factor of the record renders", "output",
+                                   low=1, high=4)
     record_gain: float = setting(0.005, "a new best becomes a record when it beats the last "
-                                 "record by this much", "output")
+                                 "record by this much", "output", low=0.0)
     naturalness: float = setting(2.0, "λ of the naturalness penalty λ·max(0, residual − τ)",
-                                 "scoring")
-    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring")
+                                 "scoring", low=0.0)
+    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring",
+                                     low=0.0)
     naturalness_weight: float = setting(0.1, "TV-denoise weight of the naturalness residual",
-                                        "scoring")
+                                        "scoring", above=0.0)
     naturalness_relative: bool = setting(False, "fooling: p·exp(−penalty) instead of "
                                          "p − penalty", "scoring")
-    seed: int = setting(0, "random seed of the search", "search")
+    seed: int = setting(0, "random seed of the search", "search", low=0, high=2**63 - 1)
     device: str = setting("auto", "auto, cpu, cuda or cuda:N", "scoring")
     tune: bool = setting(True, "constant tuning by Adam", "search")
     tune_steps: int = setting(40, "Adam steps of constant tuning per generation (40 beat 10 on "
-                              "the judge, 2 seeds)", "search")
+                              "the judge, 2 seeds)", "search", low=0, high=100000)
     tune_share: float = setting(0.25, "fraction of the population tuned each generation",
-                                "search")
-    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning", "search")
+                                "search", low=0.0, high=1.0)
+    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning", "search",
+                             above=0.0)
     tune_min_constants: int = setting(48, "tune the best genomes that have at least this many "
-                                      "constants", "search")
+                                      "constants", "search", low=0)
     pareto: bool = setting(False, "NSGA-II on (objective, −residual); the front goes to the "
                            "gallery", "search")
     crossover_prob: float = setting(0.5, "probability that a pair of offspring is crossed",
-                                    "search")
-    mutation_prob: float = setting(0.5, "probability that an offspring is mutated", "search")
-    tournament_size: int = setting(3, "genomes per selection tournament", "search")
+                                    "search", low=0.0, high=1.0)
+    mutation_prob: float = setting(0.5, "probability that an offspring is mutated", "search",
+                                   low=0.0, high=1.0)
+    tournament_size: int = setting(3, "genomes per selection tournament", "search",
+                                  low=1, high=MAX_POPULATION)
     elites: int = setting(2, "best genomes carried unchanged into the next generation",
-                          "search")
-    max_height: int = setting(17, "deepest formula tree offspring may have", "search")
-    max_nodes: int = setting(900, "most nodes a formula tree may have", "search")
+                          "search", low=0)
+    max_height: int = setting(17, "deepest formula tree offspring may have", "search",
+                            low=1, high=90)
+    max_nodes: int = setting(900, "most nodes a formula tree may have", "search",
+                           low=1, high=1000000)
     start_share: float = setting(0.5, "share of the first population built as --start formulas",
-                                 "search")
+                                 "search", low=0.0, high=1.0, aliases=("sine-share",))
     start_form: str = setting("cppn", "capacity-rich start formulas: sine sums per channel, "
                               "sine sums on decorrelated colour axes, or CPPN-style "
                               "tanh/sin/bump units (cppn: best held-out score of the three)",
                               "search", flag="start", choices=START_FORMS)
     start_terms: int = setting(12, "sines per channel (or latent) of a start formula; a cppn's "
-                               "hidden units", "search")
+                               "hidden units", "search", low=1, high=1024)
     start_frequency: float = setting(12.0, "std of the start formulas' x, y, r coefficients",
-                                     "search")
+                                     "search", low=0.0, aliases=("sine-frequency",))
     start_amplitude: float = setting(2.5, "std of each start channel's value before the tanh "
-                                     "squash", "search")
+                                     "squash", "search", low=0.0)
     init_min_depth: int = setting(2, "least depth of the random (non-start) first genomes",
-                                  "search")
+                                  "search", low=0, high=17)
     init_max_depth: int = setting(6, "greatest depth of the random (non-start) first genomes",
-                                  "search")
-    checkpoint_every: int = setting(1, "checkpoint every this many generations", "output")
-    checkpoint_minutes: float = setting(5.0, "and at least every this many minutes", "output")
+                                  "search", low=0, high=17)
+    checkpoint_every: int = setting(1, "checkpoint every this many generations", "output",
+                                   low=1)
+    checkpoint_minutes: float = setting(5.0, "and at least every this many minutes", "output",
+                                       above=0.0)
     chunk_size: int = setting(8, "images per forward pass on the CPU (8 measured best; CUDA "
-                              "scores the whole population at once)", "scoring")
+                              "scores the whole population at once)", "scoring",
+                              low=1, high=MAX_POPULATION)
     # --from (issue 23): parent formulas the first population is bred from, and where each came
     # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py, which reads the sources
     # into formulas: a generated flag would put paths where formulas belong)
@@ -136,17 +215,18 @@ class RunConfig:
     parent_sources: tuple[str, ...] = setting((), "where each --from parent came from",
                                               "search", flag=NO_FLAG)
     fresh_share: float = setting(0.0, "share of a --from run's first population drawn as new "
-                                 "start genomes, not bred", "search")
+                                 "start genomes, not bred", "search", low=0.0,
+                                 high=1.0)
+    compile: bool = setting(False, "torch.compile the networks (bf16 on CUDA): faster passes "
+                            "after ~1 minute of compiling per network and shape on a CPU; pays "
+                            "off in long runs (docs/measure/speed.sh)", "scoring")
 
     def __post_init__(self):
-        for name in ("parents", "parent_sources"):       # JSON and TOML give lists
-            if isinstance(getattr(self, name), list):
-                object.__setattr__(self, name, tuple(getattr(self, name)))
-        try:
-            self.check()
-        except TypeError:                # e.g. a string where a number belongs, from a file
-            raise RunError("a setting has the wrong type (a number expected?); "
-                           "check the config file or flags") from None
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):            # type and declared range, by name
+            value = checked_value(field, hints[field.name], getattr(self, field.name))
+            object.__setattr__(self, field.name, value)
+        self.check()
 
     def check(self) -> None:
         """RunError naming the flag for any setting a search cannot run with."""
@@ -155,34 +235,13 @@ class RunConfig:
                 raise RunError(f"--{flag} must be {what}, got {value!r}")
         need(isinstance(self.target, str) and self.target.strip() != "", "target",
              "a class query, class index or layer:NAME", self.target)
-        need(2 <= self.population <= MAX_POPULATION, "pop", f"in 2..{MAX_POPULATION}",
-             self.population)
-        need(MIN_SIZE <= self.size <= MAX_SIZE, "size", f"in {MIN_SIZE}..{MAX_SIZE}", self.size)
-        need(self.record_size == 0 or MIN_SIZE <= self.record_size <= MAX_RECORD_SIZE,
+        need(self.record_size == 0 or self.record_size >= MIN_SIZE,
              "record-size", f"0 (none) or in {MIN_SIZE}..{MAX_RECORD_SIZE}", self.record_size)
-        need(1 <= self.record_antialias <= 4, "record-antialias", "in 1..4", self.record_antialias)
-        need(self.generations is None or self.generations >= 0, "generations", "≥ 0",
-             self.generations)
-        if self.seconds is not None and not self.seconds > 0:
-            raise RunError(f"a time budget must be positive, got {self.seconds!r} seconds")
-        need(self.naturalness >= 0, "naturalness", "≥ 0", self.naturalness)
-        need(self.tune_steps >= 0, "tune-steps", "≥ 0", self.tune_steps)
-        need(0 <= self.tune_share <= 1, "tune-share", "in [0, 1]", self.tune_share)
-        need(self.tune_lr > 0, "tune-lr", "> 0", self.tune_lr)
-        need(self.chunk_size >= 1, "chunk-size", "≥ 1", self.chunk_size)
-        need(0 <= self.elites < self.population, "elites", "in 0..pop-1", self.elites)
-        need(0 <= self.views <= MAX_VIEWS, "views", f"in 0..{MAX_VIEWS}", self.views)
-        need(1 <= self.judge_views <= MAX_VIEWS, "judge-views", f"in 1..{MAX_VIEWS}",
-             self.judge_views)
-        need(self.class_score in CLASS_SCORES, "class-score", " or ".join(CLASS_SCORES),
-             self.class_score)
-        need(self.ensemble in ENSEMBLE_COMBINES, "ensemble", " or ".join(ENSEMBLE_COMBINES),
-             self.ensemble)
+        need(self.elites < self.population, "elites", "below --pop", self.elites)
+        need(self.init_min_depth <= self.init_max_depth <= self.max_height, "init-max-depth",
+             "between --init-min-depth and --max-height", self.init_max_depth)
         need(isinstance(self.models, str) and bool(self.model_names()), "models",
              "a comma-separated list of model names", self.models)
-        need(self.tune_min_constants >= 0, "tune-min-constants", "≥ 0", self.tune_min_constants)
-        need(self.start_form in START_FORMS, "start", " or ".join(START_FORMS), self.start_form)
-        need(0 <= self.start_share <= 1, "start-share", "in [0, 1]", self.start_share)
         self.check_parents(need)
         resolve_device(self.device, check_cuda=False)
 
