@@ -55,10 +55,8 @@ def build_evaluator(config: RunConfig, model=None) -> Evaluator:
     the Ray workers call too, so both backends score alike)."""
     device = resolve_device(config.device)
     objective, model = build_objective(config, device, model)    # ensemble and views, or one
-    chunk = config.chunk_size if device.type == "cpu" else max(config.chunk_size,
-                                                                config.population * 2)
     return Evaluator(objective, make_naturalness(config), size=config.size, device=device,
-                     chunk_size=chunk, model=model)  # CUDA: the whole population per forward
+                     chunk_size=config.forward_chunk(device), model=model)
 
 
 def build_evolution(config: RunConfig, model=None,

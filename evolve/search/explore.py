@@ -111,7 +111,7 @@ def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
             config, device, classes=target_classes(config.target, imagenet_classes()))
     model = model or load_model(config.model, device)
     return Evaluator(objective, make_naturalness(config, gate=config.gate), size=config.size,
-                     device=device, chunk_size=config.chunk_size, model=model)
+                     device=device, chunk_size=config.forward_chunk(device), model=model)
 
 
 class Explorer:

@@ -37,7 +37,7 @@ class Evaluator:
     → tuned constants. In-process here; `evolve.backends` runs the same on Ray workers."""
 
     def __init__(self, objective, naturalness: Naturalness, *, size: int, device: torch.device,
-                 chunk_size: int = 16, model=None):
+                 chunk_size: int | None = None, model=None):   # None: scorers' default
         self.objective, self.naturalness = objective, naturalness
         self.size, self.device, self.chunk_size = size, device, chunk_size
         self.model = model if model is not None else getattr(objective, "model", None)

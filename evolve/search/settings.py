@@ -270,6 +270,12 @@ class RunConfig:
                      frequency=self.start_frequency, amplitude=self.start_amplitude,
                      min_depth=self.init_min_depth, max_depth=self.init_max_depth)
 
+    def forward_chunk(self, device: torch.device) -> int:
+        """Images per forward pass: --chunk-size on the CPU, the whole population on CUDA."""
+        if device.type == "cpu":
+            return self.chunk_size
+        return max(self.chunk_size, self.population * 2)
+
     def model_names(self) -> list[str]:
         """The networks selection sees: `model` alone in fooling mode, else the ensemble."""
         if self.fooling:
