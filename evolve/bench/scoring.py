@@ -1,4 +1,4 @@
-"""Scoring and generation parts: the CNN alone, a population score, a whole generation."""
+"""Scoring part: the CNN alone, naturalness, a population score (the generation: generation.py)."""
 from __future__ import annotations
 
 
@@ -50,55 +50,4 @@ def scoring_part(device: torch.device, seed: int) -> list[str]:
     lines.append(f"scoring  score_population (crab, fast naturalness, default chunk "
                  f"{default_chunk(device, n)}): {whole:.1f} img/s = {whole / rates[best]:.0%} "
                  "of the CNN alone")
-    return lines
-
-
-def generation_part(device: torch.device, seed: int) -> list[str]:
-    """A whole generation against the CNN's own batched throughput (issue: evolve).
-
-    Generation = vary + render + score (CNN and fast naturalness) + bookkeeping, constant tuning
-    off (its cost is gradient steps, reported separately); the CNN alone runs on the same number
-    of images of the same size in the same chunks. Best of 3, to resist a shared CPU.
-    """
-    from dataclasses import replace
-
-    from evolve.search.settings import RunConfig
-    from evolve.runfolder.session import build_evolution
-
-    config = RunConfig(target="crab", population=32, seed=seed, device=device.type, tune=False,
-                       crossover_prob=1.0, mutation_prob=1.0, elites=0)
-    evolution, model = build_evolution(config)
-    evolution.start()
-    evaluator = evolution.evaluator
-
-    def timed(work) -> float:
-        return seconds_of(work, device)
-
-    steps = []
-    for _ in range(3):
-        made = []
-        seconds = timed(lambda: made.append(evolution.step()))
-        steps.append((made[0] / seconds, made[0], seconds))
-    generation, made, seconds = max(steps)
-    images = evaluator.render(evolution.population)              # (N, 3, size, size)
-    chunk = evaluator.chunk_size
-
-    def cnn():
-        with torch.inference_mode(), torch.autocast("cuda", torch.bfloat16,
-                                                    enabled=device.type == "cuda"):
-            for start in range(0, len(images), chunk):
-                model.logits(images[start:start + chunk])
-
-    cnn()
-    alone = max(len(images) / timed(cnn) for _ in range(3))
-    lines = [f"generation  pop {config.population} at {config.size}² (model input "
-             f"{model.input_size}²), chunk {chunk}: {made} scored in {seconds:.2f} s = "
-             f"{generation:.1f} img/s; CNN alone {alone:.1f} img/s; ratio "
-             f"{generation / alone:.0%} (target ≥ 75%)"]
-    tuned_config = replace(config, tune=True)
-    tuned, _ = build_evolution(tuned_config, model)
-    tuned.start()
-    seconds = timed(tuned.step)
-    lines.append(f"generation  with constant tuning ({tuned_config.tune_steps} Adam steps on "
-                 f"{tuned_config.tune_share:.0%} of the population): {seconds:.2f} s per generation")
     return lines
