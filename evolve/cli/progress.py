@@ -50,7 +50,9 @@ class Progress:
         return (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
                 f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}"
                 f"residual {entry['best_residual']:.3f} "
-                f"{entry.get('evals_per_s') or 0:.1f} evals/s")
+                f"{entry.get('evals_per_s') or 0:.1f} evals/s"
+                + ("" if entry.get("passes_per_s") is None else
+                   f" {entry['passes_per_s']:.0f} passes/s"))
 
     def __call__(self, entry: dict) -> None:
         text = self.describe(entry)

@@ -56,7 +56,7 @@ def make_judge(config: RunConfig, device: torch.device) -> Judge | None:
     if name is None or str(config.target).strip().startswith("layer:"):
         return None
     try:
-        model = load_model(name, device)
+        model = load_model(name, device, compile=config.compile)
     except ModelUnavailableError as error:
         raise RunError(f"{error}; or run without a held-out judge: --judge none") from None
     return Judge(model, resolve_classes(config.target, model.class_names),

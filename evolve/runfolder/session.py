@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 
 from genart import render_batch, save_png
+from scorers import passes_counted
 
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.judge import log_fields, make_judge, record_fields
@@ -44,6 +45,7 @@ class Session:
     started: float = field(default_factory=time.monotonic)
     last_checkpoint: float = field(default_factory=time.monotonic)
     judge: object = None                 # the held-out network (runfolder.judge), or None
+    passes_mark: tuple[int, float] = field(default_factory=lambda: _passes_mark())
 
     @property
     def elapsed(self) -> float:
@@ -168,6 +170,7 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
                  elapsed=round(session.elapsed, 2))
     leader = max(evolution.population, key=scalar)      # judged after selection, never in it
     entry.update(log_fields(session.judge, leader))
+    entry.update(_network_passes(session))
     session.run.append_log(entry)
     best = evolution.best
     stale = session.elapsed - session.last_record_time >= RECORD_EVERY_S
@@ -179,6 +182,24 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     if due:
         checkpoint(session)
     return entry
+
+
+def _passes_mark() -> tuple[int, float]:
+    """(images through every network so far, forward and backward; monotonic time)."""
+    counted = passes_counted()
+    return sum(n for (_, kind), n in counted.items() if kind != "grad"), time.monotonic()
+
+
+def _network_passes(session: Session) -> dict:
+    """passes: images through the networks (forward + backward, judge included) since the last
+    log line, counted where each network is called; passes_per_s over that span. None on a
+    remote backend, whose passes happen in its workers."""
+    (before, since), (now, at) = session.passes_mark, _passes_mark()
+    session.passes_mark = (now, at)
+    if not isinstance(session.evolution.evaluator, Evaluator):
+        return {"passes": None, "passes_per_s": None}
+    return {"passes": now - before,
+            "passes_per_s": round((now - before) / (at - since), 1) if at > since else None}
 
 
 def _tuned_count(config: RunConfig) -> int:

@@ -41,10 +41,11 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
         RunError: weights that are not installed (with the flags that do without them).
     """
     if not is_robust(config):
-        model = model or load_model(config.model, device)
+        model = model or load_model(config.model, device, compile=config.compile)
         return make_objective(config.target, model), model
     try:
-        models = [load_model(name, device) for name in config.model_names()]
+        models = [load_model(name, device, compile=config.compile)
+                  for name in config.model_names()]
     except ModelUnavailableError as error:
         raise RunError(f"{error}; or search with the embedded model alone: --models "
                        "efficientnet-lite0 --judge none (or --fooling)") from None
