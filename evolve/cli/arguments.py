@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 import types
 import typing
@@ -14,7 +13,8 @@ from pathlib import Path
 
 from evolve.backends import KINDS, Backend
 from evolve.errors import RunError
-from evolve.search.settings import GROUPS, NO_FLAG, range_text
+from evolve.search.ranges import float_in, int_in, number, positive  # noqa: F401
+from evolve.search.settings import GROUPS, NO_FLAG
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,43 +26,6 @@ GROUP_TITLES = {"search": "search", "scoring": "scoring",
                 "budget": "budget (one of --generations, --minutes, --hours)",
                 "output": "output"}
 MAX_HOURS = 24 * 365
-
-
-def number(kind, low=None, high=None, above=None):
-    """An argparse type: a finite `kind` with low ≤ v ≤ high and v > above (each optional),
-    else a one-line usage error. The bounds stay on it (`.low` …) for --help and the tests."""
-    noun = "a whole number" if kind is int else "a number"
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        if ((low is not None and value < low) or (high is not None and value > high)
-                or (above is not None and not value > above)):
-            raise argparse.ArgumentTypeError(
-                f"must be {range_text(low, high, above)}, got {value}")
-        return value
-    parse.__name__ = kind.__name__
-    parse.kind, parse.low, parse.high, parse.above = kind, low, high, above
-    return parse
-
-
-def int_in(low: int, high: int):
-    """A whole number in [low, high]."""
-    return number(int, low, high)
-
-
-def float_in(low: float, high: float):
-    """A finite number in [low, high]."""
-    return number(float, low, high)
-
-
-def positive(kind=float, high=None):
-    """A finite number above zero (and at most `high`)."""
-    return number(kind, high=high, above=0)
 
 
 # --- settings as flags -------------------------------------------------------------------------

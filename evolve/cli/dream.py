@@ -8,7 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from genart import save_png
-from evolve.cli.arguments import int_in
+from evolve.cli.arguments import float_in, int_in, number
 from evolve.errors import RunError
 from evolve.search.settings import resolve_device
 from evolve.runfolder.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, load_source, parse_channels, polish_run,
@@ -40,14 +40,8 @@ class Bar:
 
 
 def dream_options(args) -> dict:
-    """Keyword arguments for scorers.dream from the shared options, checked."""
-    for name in ("octaves", "steps"):
-        if getattr(args, name) < 1:
-            raise RunError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if args.octave_scale <= 1.0:
-        raise RunError(f"--octave-scale must be above 1, got {args.octave_scale}")
-    if not 0.0 <= args.smoothness <= 1.0:
-        raise RunError(f"--smoothness must be in [0, 1], got {args.smoothness}")
+    """Keyword arguments for scorers.dream from the shared options (their flags' types
+    checked every range)."""
     return {"octaves": args.octaves, "octave_scale": args.octave_scale, "steps": args.steps,
             "step_size": args.step_size, "jitter": args.jitter, "tile": args.tile or None,
             "smoothness": args.smoothness, "seed": args.seed,
@@ -60,7 +54,23 @@ def spec_of(args) -> DreamSpec:
                      objective=args.objective)
 
 
+def refuse_ignored(args) -> None:
+    """A flag the chosen dream ignores is refused in one line, not silently dropped."""
+    if args.sweep:
+        ignored = [flag for flag, value in (("--class", args.target_class),
+                                            ("--channels", args.channels),
+                                            ("--guide", args.guide),
+                                            ("--zoom-frames", args.zoom_frames)) if value]
+        if ignored:
+            raise RunError(f"{ignored[0]} is ignored by --sweep (each layer is dreamed alone, "
+                           f"on its whole output); drop one of them")
+    elif args.zoom_frames == 0 and args.gif_size is not None:
+        raise RunError("--gif-size is ignored without --zoom-frames; drop it or add "
+                       "--zoom-frames N")
+
+
 def run_dream(args) -> int:
+    refuse_ignored(args)
     device = resolve_device(args.device)
     options = dream_options(args)
     if args.source == "noise":
@@ -141,22 +151,26 @@ def add_dream_options(parser: argparse.ArgumentParser, *, steps: int = 10) -> No
     group.add_argument("--channels", help="only these channels of the layer, e.g. 3,17")
     group.add_argument("--class", dest="target_class", metavar="QUERY",
                        help="class to push toward (log probability), e.g. crab or 118")
-    group.add_argument("--class-weight", type=float, default=1.0,
+    group.add_argument("--class-weight", type=float_in(0.0, 1e6), default=1.0,
                        help="weight of --class when mixed with layers (default 1)")
-    group.add_argument("--octaves", type=int, default=5,
+    group.add_argument("--octaves", type=int_in(1, 32), default=5,
                        help="image scales, smallest first (default 5; add ~2 per doubling "
                             "of the size for motifs of the same relative size)")
-    group.add_argument("--octave-scale", type=float, default=1.4)
-    group.add_argument("--steps", type=int, default=steps, help="steps per octave")
-    group.add_argument("--step-size", type=float, default=0.01,
+    group.add_argument("--octave-scale", type=number(float, high=8.0, above=1.0), default=1.4,
+                       help="size ratio of one octave to the next (default 1.4)")
+    group.add_argument("--steps", type=int_in(1, 100000), default=steps,
+                       help="steps per octave")
+    group.add_argument("--step-size", type=number(float, high=10.0, above=0.0), default=0.01,
                        help="pixel change per step (mean over the image)")
-    group.add_argument("--jitter", type=int, default=32, help="max random roll in pixels")
-    group.add_argument("--tile", type=int, default=512, help="gradient tile side (0 = whole)")
-    group.add_argument("--smoothness", type=float, default=0.0,
+    group.add_argument("--jitter", type=int_in(0, MAX_DREAM), default=32,
+                       help="max random roll in pixels")
+    group.add_argument("--tile", type=int_in(0, MAX_DREAM), default=512,
+                       help="gradient tile side (0 = whole)")
+    group.add_argument("--smoothness", type=float_in(0.0, 1.0), default=0.0,
                        help="share of each step given to reducing total variation, 0..1")
     group.add_argument("--relu6-passthrough", action="store_true",
                        help="let gradient through saturated ReLU6 units while dreaming")
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=int_in(0, 2**63 - 1), default=0)
     group.add_argument("--device", default="auto", help="auto, cpu or cuda")
     group.add_argument("--model", default="efficientnet-lite0")
 
@@ -170,11 +184,13 @@ def register(sub) -> None:
     parser.add_argument("--guide", metavar="IMAGE", help="pull features toward this image's")
     parser.add_argument("--zoom-frames", type=int_in(0, 10000), default=0, metavar="N",
                         help="write N zoom frames and a GIF into the folder OUT")
-    parser.add_argument("--zoom", type=float, default=1.05, help="zoom factor per frame")
+    parser.add_argument("--zoom", type=number(float, high=16.0, above=0.0), default=1.05,
+                        help="zoom factor per frame (above 1: in, below: out)")
     parser.add_argument("--gif-size", type=int_in(8, 4096),
                         help="downscale the GIF to this width")
-    parser.add_argument("--sweep", type=int, nargs="?", const=6, default=0, metavar="N",
-                        help="dream at N layers from shallow to deep; OUT is a contact sheet")
+    parser.add_argument("--sweep", type=int_in(0, 256), nargs="?", const=6, default=0,
+                        metavar="N", help="dream at N layers from shallow to deep (N 6); OUT is "
+                        "a contact sheet; not with --class, --channels, --guide, --zoom-frames")
     parser.add_argument("--sheet-tile", type=int_in(16, 2048), default=256,
                         help="sweep sheet tile side")
     parser.add_argument("-o", "--output", required=True, help="output PNG (a folder for zoom)")

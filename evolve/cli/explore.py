@@ -35,9 +35,14 @@ class ArchiveProgress(Progress):
                 f"{entry.get('evals_per_s') or 0:.1f} evals/s")
 
 
-def run_explore(args) -> int:
+def explore_config(args) -> ExploreConfig:
+    """The archive search `genart explore` was asked for (flags and --config file), checked."""
     values = {**config_values(ExploreConfig, args), **run_budget(args)}
-    config = ExploreConfig(**robust_values(values, DEFAULTS, hint="add --robust"))
+    return ExploreConfig(**robust_values(values, DEFAULTS, hint="add --robust"))
+
+
+def run_explore(args) -> int:
+    config = explore_config(args)
     out = Path(args.out) if args.out else default_out(f"explore-{config.target}")
     session = start_explore(out, config, backend=backend_of(args))
     if not args.quiet:

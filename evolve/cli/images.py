@@ -59,7 +59,7 @@ def register(sub) -> None:
 
     random = sub.add_parser("random", help="a labelled contact sheet of random formulas")
     random.add_argument("--n", type=int_in(1, 1024), default=16, help="how many formulas")
-    random.add_argument("--seed", type=int, default=1)
+    random.add_argument("--seed", type=int_in(0, 2**63 - 1), default=1)
     random.add_argument("--size", type=int_in(8, 1024), default=128, help="tile side in pixels")
     random.add_argument("--device", default="auto", help="auto, cpu or cuda")
     random.add_argument("-o", "--output", required=True, help="output PNG path")

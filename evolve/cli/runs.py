@@ -37,15 +37,20 @@ def _drive(session, quiet: bool) -> int:
     return 0
 
 
-def run_evolve(args) -> int:
+def evolve_config(args) -> RunConfig:
+    """The run `genart evolve` was asked for (flags, --config file, --from sources), checked."""
     if not args.target:
         raise RunError("give a TARGET (crab, 118 or layer:NAME) on the line, "
                        "or target = \"crab\" in the --config file")
     values = robust_values({**config_values(RunConfig, args), **run_budget(args)}, DEFAULTS)
     RunConfig(**values)                   # every setting checked before a source is read
     picked = resolve_sources(getattr(args, "from")) if getattr(args, "from") else []
-    config = RunConfig(**values, parents=tuple(p.formula for p in picked),
-                       parent_sources=tuple(p.source for p in picked))
+    return RunConfig(**values, parents=tuple(p.formula for p in picked),
+                     parent_sources=tuple(p.source for p in picked))
+
+
+def run_evolve(args) -> int:
+    config = evolve_config(args)
     out = Path(args.out) if args.out else default_out(args.target)
     session = start_run(out, config, backend=backend_of(args))
     if not args.quiet:

@@ -10,6 +10,7 @@ from scorers import (ScorerError, available_models, imagenet_classes, load_model
                      resolve_classes, tv_residual)
 from scorers.dream import dream_layers
 from scorers.models import DEFAULT_MODEL
+from evolve.cli.arguments import int_in, number
 
 
 def read_image(path: str) -> torch.Tensor:
@@ -92,8 +93,10 @@ def register(sub) -> None:
     p = sub.add_parser("classify", help="top ImageNet classes and naturalness of images")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL}")
-    p.add_argument("--top", type=int, default=5, help="classes shown per image (default 5)")
-    p.add_argument("--weight", type=float, default=0.1, help="TV denoising weight (default 0.1)")
+    p.add_argument("--top", type=int_in(1, 1000), default=5,
+                   help="classes shown per image (default 5)")
+    p.add_argument("--weight", type=number(float, high=100.0, above=0.0), default=0.1,
+                   help="TV denoising weight (default 0.1)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.set_defaults(func=classify)
 

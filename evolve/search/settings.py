@@ -20,6 +20,7 @@ from genart import FormulaError, parse
 
 from evolve.errors import RunError
 from evolve.search.operators import START_FORMS, Start
+from evolve.search.ranges import range_text
 
 CHECKPOINT_VERSION = 1
 MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes to its own)
@@ -66,16 +67,6 @@ def flag_name(field: dataclasses.Field) -> str:
     if flag == NO_FLAG:
         return field.name
     return "--" + (flag or field.name.replace("_", "-"))
-
-
-def range_text(low, high, above) -> str:
-    """`in 2..64`, `in [0, 1]`, `≥ 0`, `> 0`: how the flags and checks say a range."""
-    if above is not None:
-        return f"> {above}" if high is None else f"in ({above}, {high}]"
-    if high is None:
-        return f"≥ {low}"
-    return f"in {low}..{high}" if isinstance(low, int) and isinstance(high, int) \
-        else f"in [{low}, {high}]"
 
 
 KIND_NOUNS = {bool: "true or false", int: "a whole number", float: "a finite number",
@@ -183,22 +174,24 @@ class RunConfig:
                             low=1, high=90)
     max_nodes: int = setting(900, "most nodes a formula tree may have", "search",
                            low=1, high=1000000)
-    start_share: float = setting(0.5, "share of the first population built as --start formulas",
-                                 "search", low=0.0, high=1.0, aliases=("sine-share",))
+    # the numbers of the start population are Start's (search.operators); the form is the run's
+    start_share: float = setting(Start.share, "share of the first population built as --start "
+                                 "formulas", "search", low=0.0, high=1.0, aliases=("sine-share",))
     start_form: str = setting("cppn", "capacity-rich start formulas: sine sums per channel, "
                               "sine sums on decorrelated colour axes, or CPPN-style "
                               "tanh/sin/bump units (cppn: best held-out score of the three)",
                               "search", flag="start", choices=START_FORMS)
-    start_terms: int = setting(12, "sines per channel (or latent) of a start formula; a cppn's "
-                               "hidden units", "search", low=1, high=1024)
-    start_frequency: float = setting(12.0, "std of the start formulas' x, y, r coefficients",
-                                     "search", low=0.0, aliases=("sine-frequency",))
-    start_amplitude: float = setting(2.5, "std of each start channel's value before the tanh "
-                                     "squash", "search", low=0.0)
-    init_min_depth: int = setting(2, "least depth of the random (non-start) first genomes",
-                                  "search", low=0, high=17)
-    init_max_depth: int = setting(6, "greatest depth of the random (non-start) first genomes",
-                                  "search", low=0, high=17)
+    start_terms: int = setting(Start.terms, "sines per channel (or latent) of a start formula; "
+                               "a cppn's hidden units", "search", low=1, high=1024)
+    start_frequency: float = setting(Start.frequency, "std of the start formulas' x, y, r "
+                                     "coefficients", "search", low=0.0,
+                                     aliases=("sine-frequency",))
+    start_amplitude: float = setting(Start.amplitude, "std of each start channel's value before "
+                                     "the tanh squash", "search", low=0.0)
+    init_min_depth: int = setting(Start.min_depth, "least depth of the random (non-start) first "
+                                  "genomes", "search", low=0, high=17)
+    init_max_depth: int = setting(Start.max_depth, "greatest depth of the random (non-start) "
+                                  "first genomes", "search", low=0, high=17)
     checkpoint_every: int = setting(1, "checkpoint every this many generations", "output",
                                    low=1)
     checkpoint_minutes: float = setting(5.0, "and at least every this many minutes", "output",
@@ -220,6 +213,23 @@ class RunConfig:
     compile: bool = setting(False, "torch.compile the networks (bf16 on CUDA): faster passes "
                             "after ~1 minute of compiling per network and shape on a CPU; pays "
                             "off in long runs (docs/measure/speed.sh)", "scoring")
+    tune_view_size: int = setting(0, "side of the views constant tuning scores on (0: each "
+                                  "network's own input size; 160 costs about half the "
+                                  "pixels per pass)", "search", low=0, high=MAX_SIZE)
+    # the portfolio and stall restarts (issue 21; evolve/search/portfolio.py)
+    portfolio: bool = setting(True, "keep the best genome of each look (dominant hue × detail) "
+                              "and record each look's gains (robust search only)", "search")
+    portfolio_bar: float = setting(0.0, "fitness a look's best must reach to be recorded and "
+                                   "counted (margin: log-odds of the target, 0 = p 0.5)",
+                                   "output")
+    stall_generations: int = setting(0, "generations without a best gain of --record-gain "
+                                     "before part of the population restarts (0: never)",
+                                     "search", low=0)
+    restart_share: float = setting(0.5, "share of the population a stall restart replaces: "
+                                   "portfolio elites (half) and fresh start formulas", "search",
+                                   low=0.0, high=1.0)
+    restart_units: int = setting(4, "units (or terms) each restart adds to its fresh start "
+                                 "formulas, so capacity grows", "search", low=0, high=1024)
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
@@ -238,6 +248,8 @@ class RunConfig:
         need(self.record_size == 0 or self.record_size >= MIN_SIZE,
              "record-size", f"0 (none) or in {MIN_SIZE}..{MAX_RECORD_SIZE}", self.record_size)
         need(self.elites < self.population, "elites", "below --pop", self.elites)
+        need(self.tune_view_size == 0 or self.tune_view_size >= 32, "tune-view-size",
+             "0 (each network's size) or at least 32", self.tune_view_size)
         need(self.init_min_depth <= self.init_max_depth <= self.max_height, "init-max-depth",
              "between --init-min-depth and --max-height", self.init_max_depth)
         need(isinstance(self.models, str) and bool(self.model_names()), "models",
@@ -303,6 +315,8 @@ class RunConfig:
             data = {**BEFORE_ROBUST, **data}
         if "start_form" not in data:     # written before start forms: its genomes were sines
             data = {**data, "start_form": "sines"}
+        if "portfolio" not in data:      # written before portfolios: no look records
+            data = {**data, "portfolio": False}
         try:
             return cls(**data)
         except TypeError as error:       # a setting missing or of the wrong kind
