@@ -46,16 +46,18 @@ def class_score(logits: torch.Tensor, mask: torch.Tensor, kind: str = "margin") 
 
 
 def view_logits(images: torch.Tensor, model: Classifier, views: Views, *,
-                chunk_size: int | None = None) -> torch.Tensor:
-    """Logits of every view of every image at the model's native size. Differentiable.
+                chunk_size: int | None = None, size: int | None = None) -> torch.Tensor:
+    """Logits of every view of every image at the model's native size (or `size`: cheaper
+    tuning views). Differentiable.
 
     Shape: (N, 3, H, W) → (K', N, 1000), K' = max(K, 1); the forward runs in chunks of
     `chunk_size` views (default: all on CUDA, CPU_FORWARD on the CPU), on the model's device.
     """
     n = images.shape[0]
-    batch = apply_views(images.to(model.device), views, model.input_size)   # (K'·N, 3, S, S)
+    batch = apply_views(images.to(model.device), views,
+                        size or model.input_size)                            # (K'·N, 3, S, S)
     chunk = chunk_size or (len(batch) if model.device.type == "cuda" else CPU_FORWARD)
-    logits = torch.cat([model.logits(part) for part in batch.split(max(1, chunk))])
+    logits = torch.cat([model.logits(part, resize=False) for part in batch.split(max(1, chunk))])
     return logits.view(views.per_image, n, -1)                              # (K', N, 1000)
 
 
@@ -91,11 +93,21 @@ class EnsembleObjective:
             classes = resolve_classes(classes, self.model.class_names)
         self.classes = [int(c) for c in classes]
         self.views, self.kind, self.chunk_size = views, kind, chunk_size
+        self.view_size: int | None = None      # views' side; None: each network's input size
 
     def with_views(self, views: Views) -> EnsembleObjective:
         """The same models and classes over other views (the models are shared, not copied)."""
-        return EnsembleObjective(self.models, self.classes, views, kind=self.kind,
+        copy = EnsembleObjective(self.models, self.classes, views, kind=self.kind,
                                  chunk_size=self.chunk_size, combine=self.combine)
+        copy.view_size = self.view_size
+        return copy
+
+    def at_view_size(self, size: int | None) -> EnsembleObjective:
+        """The same objective with its views rendered at size × size for every network (None:
+        each at its own input size); fewer pixels per pass, e.g. for tuning steps."""
+        copy = self.with_views(self.views)
+        copy.view_size = size or None
+        return copy
 
     def redrawn(self, seed: int) -> EnsembleObjective:
         """As many fresh views as now, drawn from seed (a new generation, a new Adam step)."""
@@ -128,7 +140,8 @@ class EnsembleObjective:
     def _parts(self, images: torch.Tensor, *, probs: bool) -> list[ModelScores]:
         parts = []
         for model in self.models:
-            logits = view_logits(images, model, self.views, chunk_size=self.chunk_size)
+            logits = view_logits(images, model, self.views, chunk_size=self.chunk_size,
+                                 size=self.view_size)
             k, n, classes = logits.shape
             mask = torch.zeros(classes, dtype=torch.bool, device=logits.device)
             mask[self.classes] = True

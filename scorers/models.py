@@ -63,9 +63,10 @@ class Classifier:
         x = (x - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last)
 
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) in [0, 1], resized to input_size → (N, 1000) logits; differentiable."""
-        return self.forward(self.preprocess(images))
+    def logits(self, images: torch.Tensor, *, resize: bool = True) -> torch.Tensor:
+        """(N, 3, H, W) in [0, 1], resized to input_size (unless resize=False: the network
+        pools any size) → (N, 1000) logits; differentiable."""
+        return self.forward(self.preprocess(images, resize=resize))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The network on prepared input x (compiled when loaded so), each image counted in

@@ -102,3 +102,22 @@ def test_the_log_counts_every_network_pass_of_each_generation(tmp_path):
     assert sum(line["passes"] for line in lines) + after_last_line == sum(seen) + sum(backward)
     tuning = 2 * 2 * (3 + 2) * len(config.model_names())    # 3 forwards + 2 backwards per view
     assert all(line["passes"] >= tuning for line in lines[1:])
+
+
+def test_tune_view_size_makes_only_the_tuning_passes_smaller():
+    from evolve.runfolder.session import build_evolution
+    from scorers import load_model
+
+    config = small_robust_config(tune_view_size=64, models="efficientnet-lite0")
+    evolution, _ = build_evolution(config)
+    evolution.start()
+    sides = []
+    hook = load_model("efficientnet-lite0", "cpu").net.register_forward_hook(
+        lambda _m, inputs, _o: sides.append((inputs[0].shape[-1], inputs[0].requires_grad)))
+    try:
+        evolution.step()
+    finally:
+        hook.remove()
+    assert {side for side, grad in sides if grad} == {64}           # every Adam step's views
+    assert {side for side, grad in sides if not grad} == {224}      # selection: native size
+    assert evolution.tuning_evaluations == 2 * 3

@@ -58,7 +58,8 @@ def build_evaluator(config: RunConfig, model=None) -> Evaluator:
     device = resolve_device(config.device)
     objective, model = build_objective(config, device, model)    # ensemble and views, or one
     return Evaluator(objective, make_naturalness(config), size=config.size, device=device,
-                     chunk_size=config.forward_chunk(device), model=model)
+                     chunk_size=config.forward_chunk(device), model=model,
+                     tune_view_size=config.tune_view_size)
 
 
 def build_evolution(config: RunConfig, model=None,

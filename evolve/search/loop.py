@@ -37,9 +37,11 @@ class Evaluator:
     → tuned constants. In-process here; `evolve.backends` runs the same on Ray workers."""
 
     def __init__(self, objective, naturalness: Naturalness, *, size: int, device: torch.device,
-                 chunk_size: int | None = None, model=None):   # None: scorers' default
+                 chunk_size: int | None = None, model=None,   # None: scorers' default
+                 tune_view_size: int = 0):                     # 0: each network's own size
         self.objective, self.naturalness = objective, naturalness
         self.size, self.device, self.chunk_size = size, device, chunk_size
+        self.tune_view_size = tune_view_size
         self.model = model if model is not None else getattr(objective, "model", None)
         self.views_seed = 0
 
@@ -88,6 +90,8 @@ class Evaluator:
              cells: list[int] | None = None) -> tuple[list[Genome], list[float]]:
         """Adam on the genomes' constants toward the objective, or row k toward class cells[k]."""
         objective = self.objective if cells is None else CellObjective(self.model, cells)
+        if cells is None and self.tune_view_size and hasattr(objective, "at_view_size"):
+            objective = objective.at_view_size(self.tune_view_size)      # cheaper tuning views
         seed = self.views_seed
         return tune_constants(genomes, objective, self.naturalness, size=self.size,
                               device=self.device, steps=steps, lr=lr,
