@@ -216,9 +216,6 @@ class RunConfig:
     tune_view_size: int = setting(0, "side of the views constant tuning scores on (0: each "
                                   "network's own input size; 160 costs about half the "
                                   "pixels per pass)", "search", low=0, high=MAX_SIZE)
-    tune_view_size: int = setting(0, "side of the views constant tuning scores on (0: each "
-                                  "network's own input size; 160 costs about half the "
-                                  "pixels per pass)", "search", low=0, high=MAX_SIZE)
     # the portfolio and stall restarts (issue 21; evolve/search/portfolio.py)
     portfolio: bool = setting(True, "keep the best genome of each look (dominant hue × detail) "
                               "and record each look's gains (robust search only)", "search")
@@ -251,8 +248,6 @@ class RunConfig:
         need(self.record_size == 0 or self.record_size >= MIN_SIZE,
              "record-size", f"0 (none) or in {MIN_SIZE}..{MAX_RECORD_SIZE}", self.record_size)
         need(self.elites < self.population, "elites", "below --pop", self.elites)
-        need(self.tune_view_size == 0 or self.tune_view_size >= 32, "tune-view-size",
-             "0 (each network's size) or at least 32", self.tune_view_size)
         need(self.tune_view_size == 0 or self.tune_view_size >= 32, "tune-view-size",
              "0 (each network's size) or at least 32", self.tune_view_size)
         need(self.init_min_depth <= self.init_max_depth <= self.max_height, "init-max-depth",
