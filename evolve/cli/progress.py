@@ -47,8 +47,10 @@ class Progress:
         judge = ("" if entry.get("judge_score") is None else
                  f"judge p {entry['judge_score']:.3f} top-1 {entry['judge_top1']:.2f} "
                  f"rank {entry['judge_rank']:.0f} ")
+        looks = ("" if entry.get("portfolio") is None else        # search.portfolio's niches
+                 f"looks {entry['portfolio']} ({entry['portfolio_robust']} at bar) ")
         return (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
-                f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}"
+                f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}{looks}"
                 f"residual {entry['best_residual']:.3f} "
                 f"{entry.get('evals_per_s') or 0:.1f} evals/s"
                 + ("" if entry.get("passes_per_s") is None else

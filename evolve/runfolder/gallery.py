@@ -14,6 +14,7 @@ from pathlib import Path
 from evolve.runfolder.picking import (PICK_SCRIPT, parent_links, parents_section, pick_controls,
                                       pick_panel)
 from evolve.runfolder.plots import fitness_png
+from evolve.runfolder.portfolio_view import portfolio_section
 from evolve.runfolder.rundir import RunDir, write_atomic
 
 EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)"),
@@ -59,6 +60,7 @@ def render_page(run: RunDir, log: list[dict]) -> str:
     parts.insert(-1, parents_section(run.path, config)                       # picking.py
                  + (pick_panel(target) if records else ""))
     parts.insert(-1, _cells_section(run, audit))
+    parts.insert(-1, portfolio_section(records))                # distinct looks, best first
     for entry in reversed(records):
         picks = pick_controls(run.path, run.records / f"{entry['stem']}.formula",
                               str(int(entry["stem"])), target) + parent_links(config)

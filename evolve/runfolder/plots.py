@@ -1,7 +1,8 @@
 """A run's plots, drawn with matplotlib's Agg backend (no display, no pyplot global state).
 
 `fitness.png`: the training score (best and mean fitness) and, where the log has them, the
-held-out judge's score and the archive's coverage, against generation and against minutes.
+held-out judge's score, the archive's coverage and the portfolio's looks, against generation
+and against minutes.
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from matplotlib.figure import Figure
 FITNESS = (("best_fitness", "best fitness", "-"), ("mean_fitness", "mean fitness", "--"))
 HELD_OUT = (("judge_score", "judge: mean target probability", "-"),
             ("judge_top1", "judge: top-1 rate over its views", ":"))
+PORTFOLIO = (("portfolio", "looks filled", "-"),
+             ("portfolio_robust", "looks at --portfolio-bar", "-"),
+             ("restarts", "stall restarts", ":"))
 COVERAGE = (("at_0.5", "cells ≥ 0.5", "-"), ("at_0.9", "cells ≥ 0.9", "-"),
             ("at_0.99", "cells ≥ 0.99", "-"))
 
@@ -21,7 +25,8 @@ COVERAGE = (("at_0.5", "cells ≥ 0.5", "-"), ("at_0.9", "cells ≥ 0.9", "-"),
 def fitness_png(log: list[dict]) -> bytes:
     """PNG bytes: one row per kind of series the log holds, by generation and by minutes."""
     rows = [(title, series) for title, series in
-            (("training score", FITNESS), ("held-out score", HELD_OUT), ("coverage", COVERAGE))
+            (("training score", FITNESS), ("held-out score", HELD_OUT), ("coverage", COVERAGE),
+             ("portfolio", PORTFOLIO))
             if any(key in entry for key, _, _ in series for entry in log)] or [("training score", FITNESS)]
     figure = Figure(figsize=(10, 3.2 * len(rows)), dpi=80, layout="constrained")
     FigureCanvasAgg(figure)

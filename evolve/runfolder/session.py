@@ -178,6 +178,9 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     if (scalar(best) >= session.last_record + config.record_gain
             or (stale and scalar(best) > session.last_record)):
         write_record(session, best)
+    niche = evolution.portfolio.due_record(best)           # a look's gain (search.portfolio)
+    if niche is not None:
+        write_record(session, evolution.portfolio.elite(niche), niche)
     due = (evolution.generation % max(config.checkpoint_every, 1) == 0 or
            time.monotonic() - session.last_checkpoint >= 60 * config.checkpoint_minutes)
     if due:
@@ -214,8 +217,9 @@ def _class_name(model, index: int) -> str:
     return names[index] if 0 <= index < len(names) else str(index)
 
 
-def write_record(session: Session, genome) -> None:
-    """records/NNNN.png (scoring size), NNNN_hires.png, NNNN.formula, NNNN.json; gallery."""
+def write_record(session: Session, genome, niche: int | None = None) -> None:
+    """records/NNNN.png (scoring size), NNNN_hires.png, NNNN.formula, NNNN.json; gallery.
+    With `niche`: a portfolio look's gain, which leaves the best's record mark alone."""
     config, evaluator = session.config, session.evolution.evaluator
     stem = session.run.record_stem(session.records)
     formula = str(genome)
@@ -232,6 +236,7 @@ def write_record(session: Session, genome) -> None:
             "top5": [[_class_name(session.model, i), p] for p, i in
                      zip(top.values.tolist(), top.indices.tolist())]}
     meta.update(record_fields(session.judge, config, genome, image, evaluator.device))
+    meta.update(session.evolution.portfolio.record_fields(genome, niche))
     save_png(stem.with_suffix(".png"), image[0], formula,
              {"fitness": parts["fitness"], "generation": meta["generation"]})
     if config.record_size > 0:
@@ -242,8 +247,11 @@ def write_record(session: Session, genome) -> None:
     write_atomic(stem.with_suffix(".formula"), formula + "\n")
     write_json(stem.with_suffix(".json"), meta)      # last: a record counts once its json exists
     session.records += 1
-    session.last_record = parts["fitness"]
-    session.last_record_time = session.elapsed
+    if niche is not None:
+        session.evolution.portfolio.recorded[niche] = parts["fitness"]
+    else:
+        session.last_record = parts["fitness"]
+        session.last_record_time = session.elapsed
     build_gallery(session.run)
 
 

@@ -1,5 +1,8 @@
-"""The class archive of MAP-Elites: one cell per ImageNet class, every image claiming every
-cell it beats; optionally CMA-MAE thresholds (evolve.search.thresholds) that admit parents."""
+"""The archive of MAP-Elites: cells keyed by integers, each keeping its best image.
+
+Two uses: explore's class archive (one cell per ImageNet class, every image claiming every
+cell it beats; optionally CMA-MAE thresholds, evolve.search.thresholds, that admit parents) and
+the crab search's portfolio (one cell per look, each image offered to its own: `place`)."""
 from __future__ import annotations
 
 import math
@@ -37,13 +40,31 @@ class Archive:
     def offer(self, formulas: list[str], probs: torch.Tensor, fitness: torch.Tensor,
               residual: torch.Tensor, generation: int) -> list[int]:
         """probs (N, 1000), fitness (N, C) in `classes` order, residual (N,) → cells changed."""
+        confidence = probs[:, self.classes]                                # (N, C)
+        return self._claim(formulas, fitness, confidence, residual, generation)
+
+    def place(self, formulas: list[str], cells: torch.Tensor, fitness: torch.Tensor,
+              confidence: torch.Tensor, residual: torch.Tensor, generation: int) -> list[int]:
+        """Each image offered to its one cell only (cells (N,) keys, fitness, confidence,
+        residual (N,)): the portfolio's use, niches instead of classes → cells changed."""
+        column = {c: k for k, c in enumerate(self.classes)}
+        index = torch.tensor([column[int(c)] for c in cells], dtype=torch.long)[:, None]
+        claims = torch.full((len(formulas), len(self.classes)), -math.inf)
+        claims.scatter_(1, index, fitness.float()[:, None])
+        return self._claim(formulas, claims, confidence.float()[:, None].expand_as(claims),
+                           residual, generation)
+
+    def _claim(self, formulas: list[str], fitness: torch.Tensor, confidence: torch.Tensor,
+               residual: torch.Tensor, generation: int) -> list[int]:
+        """fitness, confidence (N, C) in `classes` order: each cell's best image, if it beats
+        the occupant, replaces it (strictly: the first of equals stays) → cells changed."""
         best, winner = fitness.max(0)                                      # (C,), (C,)
         current = torch.tensor([self.cells[c].fitness if c in self.cells else -math.inf
                                 for c in self.classes])
         changed = []
         for k in torch.nonzero(best > current).flatten().tolist():
             c, i = self.classes[k], int(winner[k])
-            self.cells[c] = Elite(formulas[i], float(best[k]), float(probs[i, c]),
+            self.cells[c] = Elite(formulas[i], float(best[k]), float(confidence[i, k]),
                                   float(residual[i]), generation)
             changed.append(c)
         if self.alpha is not None:
@@ -51,7 +72,7 @@ class Archive:
             admitted, raised = anneal(current, best, self.alpha)
             for k in torch.nonzero(admitted).flatten().tolist():
                 c, i = self.classes[k], int(winner[k])
-                self.frontier[c] = Elite(formulas[i], float(best[k]), float(probs[i, c]),
+                self.frontier[c] = Elite(formulas[i], float(best[k]), float(confidence[i, k]),
                                          float(residual[i]), generation)
                 self.thresholds[c] = float(raised[k])
         return changed

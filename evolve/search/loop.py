@@ -25,6 +25,7 @@ from evolve.search import operators
 from evolve.search.emitter import climb_cells
 from evolve.search.operators import Pareto, Variation, clone
 from evolve.search.parents import first_population
+from evolve.search.portfolio import Portfolio
 from evolve.search.robust import is_robust, view_seed
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
 from evolve.search.tuning import CellObjective, tune_constants
@@ -164,6 +165,7 @@ class Evolution:
         self.generation = 0
         self.evaluations = 0
         self.tuning_evaluations = 0
+        self.portfolio = Portfolio(config, evaluator.device)     # niches, stall restarts
 
     # --- ask / tell --------------------------------------------------------------------------
     def start(self) -> int:
@@ -172,7 +174,9 @@ class Evolution:
         seed_everything(c.seed)
         self.evaluator.use_views(view_seed(c.seed, 0))
         self.population = first_population(c, self.toolbox, self.variation)
-        return self._tell(self.population, known={})
+        made = self._tell(self.population, known={})
+        self.portfolio.offer(self.population, 0, self.best)
+        return made
 
     def step(self) -> int:
         """One generation; returns the number of genomes scored."""
@@ -181,10 +185,14 @@ class Evolution:
         known = {str(g): g for g in self.population + list(self.hall_of_fame)}
         tuned = self._tune(sorted(self.population, key=scalar, reverse=True))
         elites = [] if pareto else [clone(g) for g in self.hall_of_fame[:c.elites]]
-        room = max(c.population - len(elites) - len(tuned), 0)
+        restarted = self.portfolio.restart(self.generation, c.population - len(elites)
+                                           - len(tuned), self.population)   # stalled: fresh
+        room = max(c.population - len(elites) - len(tuned) - len(restarted), 0)
         parents = operators.select_parents(self.population, room, self.toolbox, pareto)
-        offspring = elites + tuned + operators.vary(parents, self.toolbox, self.variation)
+        offspring = elites + tuned + restarted + operators.vary(parents, self.toolbox,
+                                                                self.variation)
         made = self._tell(offspring, known)
+        self.portfolio.offer(offspring, self.generation + 1, self.best)
         if pareto:
             offspring = tools.selNSGA2(self.population + offspring, c.population)
         self.population = offspring
@@ -250,7 +258,7 @@ class Evolution:
                 "unique_formulas": len({str(g) for g in self.population}),
                 "mean_nodes": statistics.fmean(len(g) for g in self.population),
                 "evaluations": self.evaluations, "tuning_evaluations": self.tuning_evaluations,
-                "best_ever_fitness": scalar(self.best)}
+                "best_ever_fitness": scalar(self.best), **self.portfolio.stats()}
 
     # --- state -------------------------------------------------------------------------------
     def state(self) -> dict:
@@ -259,7 +267,7 @@ class Evolution:
                 "population": [_genome_json(g) for g in self.population],
                 "hall_of_fame": [_genome_json(g) for g in self.hall_of_fame],
                 "best": _genome_json(self.best), "rng": rng_states(),
-                "config": self.config.to_json()}
+                "config": self.config.to_json(), "portfolio": self.portfolio.to_json()}
 
     def restore(self, state: dict) -> None:
         pareto = self.config.pareto
@@ -271,6 +279,7 @@ class Evolution:
         self.generation = state["generation"]
         self.evaluations = state["evaluations"]
         self.tuning_evaluations = state.get("tuning_evaluations", 0)
+        self.portfolio.restore(state.get("portfolio"), self.generation)
         set_rng_states(state["rng"])
 
 

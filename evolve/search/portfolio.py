@@ -1,0 +1,162 @@
+"""The portfolio: distinct images a search keeps beside its population, and stall restarts.
+
+Every scored genome is offered to its niche (scorers.descriptors: dominant hue × level of
+detail, from a small render); each niche keeps its best by the run's fitness (MAP-Elites, one
+`Archive` with explore). Records are written for each niche's gains (runfolder.session).
+When the best has not climbed for `stall_generations`, part of the next generation restarts:
+niche elites migrate back in and fresh start forms, with more units each restart, fill the rest
+(island restart keeping the archive; NEAT-style complexification).
+
+    niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
+    stalled ⇔ generation − climbed_at ≥ S;   restart: ⌈share·N / 2⌉ migrants, rest fresh
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections import OrderedDict
+from dataclasses import replace
+
+import torch
+
+from genart import Genome, parse, render_batch
+from scorers.descriptors import NICHES, niche_name, niche_of
+
+from evolve.search import operators
+from evolve.search.archive import Archive
+from evolve.search.robust import is_robust
+from evolve.search.settings import RunConfig
+
+DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, and enough)
+CACHE = 4096              # formulas whose niche is remembered (elites recur every generation)
+
+
+class Portfolio:
+    """One elite per niche (an `Archive` keyed 0..NICHES−1), the fitness each niche was last
+    recorded at, and the stall counters of restarts. State is plain JSON."""
+
+    def __init__(self, config: RunConfig, device: torch.device):
+        self.config, self.device = config, device
+        self.enabled = config.portfolio and is_robust(config)
+        self.archive = Archive(list(range(NICHES)))
+        self.recorded: dict[int, float] = {}          # niche → fitness of its last record
+        self.parts: dict[int, dict] = {}              # niche → its elite's score parts
+        self.climb_mark, self.climbed_at, self.restarts = -math.inf, 0, 0
+        self._niches: OrderedDict[str, int] = OrderedDict()
+
+    # --- the archive ---------------------------------------------------------------------------
+    def niches(self, genomes: list[Genome]) -> list[int]:
+        """Each genome's niche, from one batched render of the ones not seen before."""
+        texts = [str(g) for g in genomes]
+        new = list(dict.fromkeys(t for t in texts if t not in self._niches))
+        if new:
+            unique = {t: g for t, g in zip(texts, genomes)}
+            with torch.inference_mode():
+                images = render_batch([unique[t] for t in new], DESCRIPTOR_SIZE, self.device)
+            for text, niche in zip(new, niche_of(images).tolist()):
+                self._niches[text] = niche
+        for text in texts:
+            self._niches.move_to_end(text)
+        while len(self._niches) > CACHE:
+            self._niches.popitem(last=False)
+        return [self._niches[t] for t in texts]
+
+    def offer(self, genomes: list[Genome], generation: int, best: Genome) -> list[int]:
+        """The scored batch claims its niches; notes whether the best climbed → niches changed."""
+        if scalar(best) > self.climb_mark + self.config.record_gain:
+            self.climb_mark, self.climbed_at = scalar(best), generation
+        if not self.enabled or not genomes:
+            return []
+        parts = [g.parts for g in genomes]
+        confidence = [p["target_prob"] if p.get("target_prob") is not None else p["objective"]
+                      for p in parts]
+        changed = self.archive.place([str(g) for g in genomes],
+                                     torch.tensor(self.niches(genomes)),
+                                     torch.tensor([p["fitness"] for p in parts]),
+                                     torch.tensor(confidence),
+                                     torch.tensor([p["residual"] for p in parts]), generation)
+        by_text = {str(g): g.parts for g in genomes}
+        for niche in changed:
+            self.parts[niche] = dict(by_text[self.archive.cells[niche].formula])
+        return changed
+
+    def niche_of_formula(self, text: str) -> int | None:
+        return self._niches.get(text)
+
+    def due_record(self, best: Genome) -> int | None:
+        """The niche to record now: its elite at or above `portfolio_bar` and `record_gain` above
+        its last record, the largest gain first; not the run's best (recorded as the best)."""
+        gain, bar = self.config.record_gain, self.config.portfolio_bar
+        last = self.recorded
+        due = [(e.fitness - last.get(c, -math.inf), c) for c, e in self.archive.cells.items()
+               if e.fitness >= bar and e.formula != str(best)
+               and e.fitness >= last.get(c, -math.inf) + gain]
+        if not due:
+            return None
+        return max(due)[1]
+
+    def elite(self, niche: int) -> Genome:
+        """A niche's elite as a genome carrying its score parts (for its record)."""
+        genome = parse(self.archive.cells[niche].formula)
+        genome.parts = dict(self.parts[niche])
+        return genome
+
+    def record_fields(self, genome: Genome, niche: int | None) -> dict:
+        """A record's JSON about its look: the niche (a niche's gain, or the best's own niche
+        when known) and whether the portfolio wrote it."""
+        look = niche if niche is not None else self._niches.get(str(genome))
+        if not self.enabled or look is None:
+            return {}
+        return {"niche": look, "look": niche_name(look), "niche_record": niche is not None}
+
+    def stats(self) -> dict:
+        """Log fields: niches filled, niches at the bar, restarts so far."""
+        if not self.enabled:
+            return {"restarts": self.restarts} if self.config.stall_generations else {}
+        bar = self.config.portfolio_bar
+        return {"portfolio": len(self.archive.cells),
+                "portfolio_robust": sum(e.fitness >= bar for e in self.archive.cells.values()),
+                "restarts": self.restarts}
+
+    # --- keep climbing -------------------------------------------------------------------------
+    def restart(self, generation: int, room: int, population: list[Genome]) -> list[Genome]:
+        """Genomes for a stall restart (none unless stalled): niche elites not in the population,
+        then fresh start forms with `restart_units` more units per restart so far."""
+        c = self.config
+        if c.stall_generations <= 0 or generation - self.climbed_at < c.stall_generations:
+            return []
+        k = min(round(c.restart_share * c.population), room)
+        if k <= 0:
+            return []
+        self.restarts += 1
+        self.climbed_at = generation
+        held = {str(g) for g in population}
+        elites = sorted(e.formula for e in self.archive.cells.values() if e.formula not in held)
+        migrants = random.sample(elites, min(len(elites), math.ceil(k / 2)))
+        start = replace(c.start(), share=1.0, terms=c.start_terms + self.restarts * c.restart_units)
+        return [parse(f) for f in migrants] + operators.initial_population(k - len(migrants), start)
+
+    # --- state ---------------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        return {"archive": self.archive.to_json(),
+                "recorded": {str(c): f for c, f in sorted(self.recorded.items())},
+                "parts": {str(c): p for c, p in sorted(self.parts.items())},
+                "climb_mark": None if self.climb_mark == -math.inf else self.climb_mark,
+                "climbed_at": self.climbed_at, "restarts": self.restarts}
+
+    def restore(self, data: dict | None, generation: int) -> None:
+        """From to_json's dict; None (a checkpoint written before portfolios): empty, and the
+        stall clock starts at `generation`."""
+        data = data or {"climbed_at": generation}
+        if "archive" in data:
+            self.archive = Archive.from_json(data["archive"])
+        self.recorded = {int(c): float(f) for c, f in data.get("recorded", {}).items()}
+        self.parts = {int(c): dict(p) for c, p in data.get("parts", {}).items()}
+        mark = data.get("climb_mark")
+        self.climb_mark = -math.inf if mark is None else float(mark)
+        self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
+
+
+def scalar(genome: Genome) -> float:
+    return genome.parts["fitness"]
+
