@@ -1,0 +1,188 @@
+"""The portfolio: niches by descriptors on hand-made images, one elite per niche, stall restarts,
+and a real run whose portfolio and look records survive kill -9 and resume identically."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from evolve.runfolder.rundir import WALL_CLOCK_FIELDS
+from evolve.search.portfolio import Portfolio
+from evolve.search.settings import RunConfig
+from genart import parse, render_batch
+from scorers.descriptors import (DETAIL_NAMES, HUE_NAMES, NICHES, detail_level, dominant_hue,
+                                 niche_name, niche_of)
+
+SIDE = 64
+CPU = torch.device("cpu")
+# a real run that fills looks (bar far below any fitness) and restarts after one flat generation
+RUN = ["crab", "--pop", "8", "--size", "64", "--record-size", "0", "--tune-steps", "2",
+       "--tune-share", "0.1", "--views", "1", "--judge", "none", "--seed", "5", "--device",
+       "cpu", "--quiet", "--portfolio-bar", "-100", "--stall-generations", "1"]
+GENERATIONS = 4
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
+
+
+def flat(r, g, b) -> torch.Tensor:
+    return torch.tensor([r, g, b]).view(1, 3, 1, 1).expand(1, 3, SIDE, SIDE)
+
+
+def stripes(period: int) -> torch.Tensor:
+    """Black and white vertical stripes, `period` pixels per cycle."""
+    x = torch.arange(SIDE)
+    return ((x % period) < period // 2).float().expand(SIDE, SIDE)[None, None].expand(1, 3, -1, -1)
+
+
+def gentle_green() -> torch.Tensor:
+    """One slow green wave: a smooth image whose colour is green."""
+    x = torch.linspace(0, 1, SIDE).expand(SIDE, SIDE)
+    return torch.stack([0.1 + 0 * x, 0.5 + 0.4 * torch.sin(3 * x), 0.1 + 0 * x])[None]
+
+
+def test_hue_of_hand_made_images():
+    images = torch.cat([flat(0.9, 0.1, 0.1), flat(0.9, 0.9, 0.1), flat(0.1, 0.8, 0.1),
+                        flat(0.1, 0.8, 0.8), flat(0.1, 0.1, 0.9), flat(0.8, 0.1, 0.8),
+                        flat(0.5, 0.5, 0.5), stripes(4)])
+    names = [HUE_NAMES[h] for h in dominant_hue(images).tolist()]
+    assert names == ["red", "yellow", "green", "cyan", "blue", "magenta", "grey", "grey"]
+
+
+def test_detail_of_hand_made_images():
+    images = torch.cat([flat(0.9, 0.1, 0.1), gentle_green(), stripes(4)])
+    assert [DETAIL_NAMES[d] for d in detail_level(images).tolist()] == \
+        ["smooth", "smooth", "detailed"]
+
+
+def test_niches_separate_the_hand_made_images_and_name_them():
+    images = torch.cat([flat(0.9, 0.1, 0.1), flat(0.1, 0.1, 0.9), gentle_green(), stripes(4)])
+    niches = niche_of(images).tolist()
+    assert len(set(niches)) == 4 and all(0 <= n < NICHES for n in niches)
+    assert [niche_name(n) for n in niches] == ["red, smooth", "blue, smooth", "green, smooth",
+                                               "grey, detailed"]
+
+
+def scored(formula: str, fitness: float):
+    genome = parse(formula)
+    genome.parts = {"fitness": fitness, "objective": fitness, "residual": 0.01, "penalty": 0.0,
+                    "target_prob": 0.5}
+    return genome
+
+
+def test_each_niche_keeps_its_best_by_fitness_from_real_renders():
+    portfolio = Portfolio(RunConfig(target="crab"), CPU)
+    red, redder, blue = (scored("rgb(0.9, -0.9, -0.9)", 1.0), scored("rgb(0.8, -0.8, -0.9)", 2.0),
+                         scored("rgb(-0.9, -0.9, 0.9)", 0.5))
+    changed = portfolio.offer([red, blue], 0, red)
+    assert sorted(changed) == sorted(portfolio.niches([red, blue]))     # two looks filled
+    assert portfolio.offer([redder, blue], 1, redder) == portfolio.niches([redder])
+    cells = {niche_name(c): e.formula for c, e in portfolio.archive.cells.items()}
+    assert cells == {"red, smooth": str(redder), "blue, smooth": str(blue)}
+    assert portfolio.offer([red], 2, redder) == []                      # worse: kept out
+    again = Portfolio(RunConfig(target="crab"), CPU)
+    again.restore(json.loads(json.dumps(portfolio.to_json())), 2)
+    assert again.to_json() == portfolio.to_json()
+    assert str(again.elite(portfolio.niches([blue])[0])) == str(blue)
+
+
+def test_a_stall_restarts_with_portfolio_elites_and_grown_start_forms():
+    config = RunConfig(target="crab", population=8, stall_generations=2, restart_share=0.5,
+                       restart_units=3, start_terms=5, start_form="cppn")
+    portfolio = Portfolio(config, CPU)
+    elites = [scored("rgb(0.9, -0.9, -0.9)", 1.0), scored("rgb(-0.9, -0.9, 0.9)", 0.5)]
+    portfolio.offer(elites, 0, elites[0])
+    assert portfolio.restart(1, 6, []) == []                            # not stalled yet
+    restarted = portfolio.restart(2, 6, [elites[0]])
+    assert len(restarted) == 4 and portfolio.restarts == 1
+    assert str(restarted[0]) == str(elites[1])                          # migrant, not held
+    for fresh in restarted[1:]:
+        assert str(fresh).count("colour(") == 5 + 3                     # one more size up
+    assert portfolio.restart(3, 6, []) == []                            # the clock restarted
+
+
+def test_a_config_written_before_portfolios_resumes_without_one():
+    old = RunConfig(target="crab").to_json()
+    for key in ("portfolio", "portfolio_bar", "stall_generations", "restart_share",
+                "restart_units"):
+        old.pop(key)
+    assert RunConfig.from_json(old).portfolio is False
+
+
+# --- a real run: records of looks, kill -9 and resume ----------------------------------------
+
+def genart(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "evolve", *args], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished(process) -> str:
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
+    return out
+
+
+def comparable(path) -> dict:
+    state = json.loads((path / "checkpoint.json").read_text())
+    for name in WALL_CLOCK_FIELDS:
+        state.pop(name)
+    return state
+
+
+def records(path) -> list[dict]:
+    rows = []
+    for meta in sorted(path.glob("records/[0-9][0-9][0-9][0-9].json")):
+        row = json.loads(meta.read_text())
+        row.pop("elapsed")
+        row["formula"] = meta.with_suffix(".formula").read_text()
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "portfolio"
+    finished(genart("evolve", *RUN, "--generations", str(GENERATIONS), "--out", str(out)))
+    return out
+
+
+def test_records_include_each_looks_gains(reference_run):
+    rows = records(reference_run)
+    state = json.loads((reference_run / "checkpoint.json").read_text())["portfolio"]
+    looks = [r for r in rows if r.get("niche_record")]
+    assert looks and any(not r.get("niche_record") for r in rows)      # looks and the best
+    for row in looks:
+        assert row["look"] == niche_name(row["niche"])
+        image = render_batch([parse(row["formula"])], SIDE, CPU)
+        assert niche_of(image).item() == row["niche"]                   # its look, re-rendered
+    last = {r["niche"]: r["fitness"] for r in looks}
+    assert {int(k): v for k, v in state["recorded"].items()} == last
+    assert len(state["archive"]["cells"]) >= len(last)
+    log = [json.loads(line) for line in (reference_run / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["portfolio"] == len(state["archive"]["cells"]) and log[-1]["restarts"] >= 1
+    page = (reference_run / "index.html").read_text()
+    shown = re.search(r"<h2>Portfolio: (\d+) looks</h2>", page)
+    best_look = [r for r in rows if not r.get("niche_record")][-1].get("niche")
+    assert shown and int(shown.group(1)) == 1 + len(set(last) - {best_look})
+
+
+def test_portfolio_survives_kill_and_resumes_identically(reference_run, tmp_path):
+    out = tmp_path / "killed"
+    process = genart("evolve", *RUN, "--generations", str(GENERATIONS), "--out", str(out))
+    checkpoint = out / "checkpoint.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if checkpoint.exists() and json.loads(checkpoint.read_text())["generation"] >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    killed = json.loads(checkpoint.read_text())
+    assert killed["generation"] < GENERATIONS, "killed too late"
+    assert killed["portfolio"]["archive"]["cells"], "killed before the portfolio filled"
+    finished(genart("resume", str(out), "--quiet"))
+    assert comparable(out) == comparable(reference_run)       # every elite, every counter
+    assert records(out) == records(reference_run)
