@@ -61,9 +61,9 @@ def test_generation_pass_counts_match_forward_hooks_on_every_network():
         assert account.total("grad", name) == sum(grads[name])
     judge_net = config.judge_name()
     assert account.total("grad", judge_net) == 0 and sum(seen[judge_net]) == 2   # 2 views, 1 image
-    # tuning: 2 genomes × 2 views per step, 3 scored steps (2 with a backward)
+    # tuning: 2 genomes × 2 views per step, 3 scored steps, 2 recording gradients for a backward
     for name in config.model_names():
-        assert account.total("grad", name) == 2 * 2 * 3
+        assert account.total("grad", name) == 2 * 2 * 2
         assert account.total("backward", name) == 2 * 2 * 2
     stage_images = {label: n for label, n in account.stage_images.items() if n}
     assert stage_images[f"forward+grad {names[0]}"] == account.total("grad", names[0])
@@ -113,11 +113,15 @@ def test_tune_view_size_makes_only_the_tuning_passes_smaller():
     evolution.start()
     sides = []
     hook = load_model("efficientnet-lite0", "cpu").net.register_forward_hook(
-        lambda _m, inputs, _o: sides.append((inputs[0].shape[-1], inputs[0].requires_grad)))
+        lambda _m, inputs, _o: sides.extend([(inputs[0].shape[-1], inputs[0].requires_grad)]
+                                             * len(inputs[0])))              # one per image
     try:
         evolution.step()
     finally:
         hook.remove()
-    assert {side for side, grad in sides if grad} == {64}           # every Adam step's views
-    assert {side for side, grad in sides if not grad} == {224}      # selection: native size
+    tuning = [side for side, grad in sides if grad]                 # Adam steps' forwards
+    assert set(tuning) == {64} and len(tuning) == 2 * 2 * 2
+    scoring = [side for side, grad in sides if not grad]
+    assert scoring.count(64) == 2 * 2                  # the last step scores without a graph
+    assert {side for side in scoring if side != 64} == {224}        # selection: native size
     assert evolution.tuning_evaluations == 2 * 3

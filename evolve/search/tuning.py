@@ -48,10 +48,11 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     best_values = [p.detach().clone() for p in params]
     best_fitness = torch.full((len(chosen),), float("-inf"))
     for step in range(steps + 1):                   # the last pass only scores the last step
-        images = render_batch(chosen, size, device, constants=params)      # (K, 3, H, W)
-        seen = (objective.redrawn(view_seed(step)) if view_seed is not None
-                and hasattr(objective, "redrawn") else objective)
-        fitness = fitness_of(images, seen, naturalness)                    # (K,)
+        with torch.set_grad_enabled(step < steps):  # (so it records no graph for a backward)
+            images = render_batch(chosen, size, device, constants=params)  # (K, 3, H, W)
+            seen = (objective.redrawn(view_seed(step)) if view_seed is not None
+                    and hasattr(objective, "redrawn") else objective)
+            fitness = fitness_of(images, seen, naturalness)                # (K,)
         scored = fitness.detach().cpu()
         for k in torch.nonzero(scored > best_fitness).flatten().tolist():
             best_fitness[k] = scored[k]
