@@ -109,9 +109,10 @@ def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
     if is_robust(config):
         objective, model = build_objective(
             config, device, classes=target_classes(config.target, imagenet_classes()))
-    model = model or load_model(config.model, device)
+    model = model or load_model(config.model, device, compile=config.compile)
     return Evaluator(objective, make_naturalness(config, gate=config.gate), size=config.size,
-                     device=device, chunk_size=config.forward_chunk(device), model=model)
+                     device=device, chunk_size=config.forward_chunk(device), model=model,
+                     tune_view_size=config.tune_view_size)
 
 
 class Explorer:
