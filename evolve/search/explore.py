@@ -42,7 +42,8 @@ class ExploreConfig(RunConfig):
     Each field is a `setting` (flag and TOML key of `genart explore`, see cli/arguments.py)."""
     IGNORED: ClassVar[frozenset] = frozenset({   # evolve's settings an explore has no use for
         "judge", "judge_views", "record_size", "record_antialias", "record_gain", "pareto",
-        "elites", "tune_min_constants", "fresh_share"})
+        "elites", "tune_min_constants", "fresh_share", "portfolio", "portfolio_bar",
+        "stall_generations", "restart_share", "restart_units"})
     target: str = redefault(RunConfig, "target", "all", flag="classes",
                             help="which classes get a cell: all or a class query (crab)")
     population: int = redefault(RunConfig, "population", 32,
