@@ -33,9 +33,12 @@ def backend_part(device: torch.device, seed: int, *, population: int = 32,
         return population / best, trip
 
     local_rate, local_trip = rate(build_evaluator(config))
-    lines = [f"backend  {population} default genomes at {size}² (crab, {config.models}, {config.views} views), "
+    passes = len(config.model_names()) * max(config.views, 1)
+    lines = [f"backend  {population} default genomes at {size}² (crab, {config.models}, "
+             f"{config.views} views = {passes} network passes per image, no tuning), "
              f"best of {REPEATS}, device={device}",
-             f"backend  local:    {local_rate:7.1f} evals/s   (1-image batch {local_trip * 1e3:.0f} ms)"]
+             f"backend  local:    {local_rate:7.1f} evals/s   (1-image batch "
+             f"{local_trip * 1e3:.0f} ms)"]
     ray = import_ray()
     started = connect(None, 2)
     try:

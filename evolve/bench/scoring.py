@@ -36,7 +36,8 @@ def scoring_part(device: torch.device, seed: int) -> list[str]:
     rates = {chunk: rate(lambda: cnn(chunk), n) for chunk in (4, 8, 16, 32, 64)}
     best = max(rates, key=rates.get)
     shown = ", ".join(f"{c}: {r:.1f}" for c, r in rates.items())
-    lines = [f"scoring  CNN efficientnet-lite0 {size}², batch {n}, img/s by chunk size: {shown}",
+    lines = [f"scoring  CNN efficientnet-lite0 {size}², batch {n} formula-like images (sigmoid of "
+             f"sin/cos products), img/s by chunk size: {shown}",
              f"scoring  CNN alone at best chunk {best}: {rates[best]:.1f} img/s"]
     few = images[:8]
     exact = rate(lambda: tv_residual(few, 0.1, "exact"), len(few))
@@ -47,7 +48,8 @@ def scoring_part(device: torch.device, seed: int) -> list[str]:
                  f"{device.type}): {fast:.1f} img/s = {fast / exact:.1f}x exact")
     objective, nat = make_objective("crab", model), Naturalness()
     whole = rate(lambda: score_population(images, objective, nat), n)
-    lines.append(f"scoring  score_population (crab, fast naturalness, default chunk "
+    lines.append(f"scoring  score_population (crab on {model.name} alone: 1 pass per image, "
+                 f"fast naturalness, default chunk "
                  f"{default_chunk(device, n)}): {whole:.1f} img/s = {whole / rates[best]:.0%} "
                  "of the CNN alone")
     return lines
