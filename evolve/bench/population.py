@@ -4,10 +4,11 @@ Default genomes are the first population of a default run built entirely of its 
 (`shape_of` names it: today CPPN-style nets of 12 hidden units, ~270 nodes). Per size and
 population: the structure-batched renderer (its plan built by the first render of a population,
 reused by the next ones, as constant tuning does), the per-node reference
-(render_batch(batched=False)) and DEAP's gp.compile lambda over numpy coordinate arrays (float64 as np.linspace makes them, and float32), timed in
-interleaved rounds (this VM's speed drifts 1.5x); tensor operations per render are counted by
-a dispatch mode. The reference and the numpy lambdas cost the same per image whatever the
-population, so they run on the first few genomes only.
+(render_batch(batched=False)) and DEAP's gp.compile lambda over numpy coordinate arrays
+(float64 as np.linspace makes them, and float32), timed in interleaved rounds (this VM's speed
+drifts 1.5x); tensor operations per render are counted by a dispatch mode. The reference and
+the numpy lambdas cost the same per image whatever the population, so they run on the first
+few genomes only.
 """
 from __future__ import annotations
 
