@@ -82,13 +82,19 @@ def _record_card(run: RunDir, entry: dict, extra: str = "") -> str:
     top = "<br>".join(f"{_e(name)} {prob:.3f}" for name, prob in entry.get("top5", [])[:3])
     return (f"<div class='card record' id='r{stem}'><a href='{link}'><img src='{image}' "
             f"alt='record {stem}'></a>"
-            f"<div><b>#{stem}</b> fitness {entry.get('fitness', 0):.4f}</div>"
+            f"<div><b>#{stem}</b> fitness {entry.get('fitness', 0):.4f}{_look(entry)}</div>"
             f"<div>objective {entry.get('objective', 0):.4f} · residual "
             f"{entry.get('residual', 0):.4f}</div><div class='muted'>{top}</div>"
             f"<div class='muted'>generation {entry.get('generation')} · "
             f"{entry.get('elapsed', 0) / 60:.1f} min · {entry.get('nodes', '?')} nodes</div>"
             f"{_judge_line(entry)}{extra}"
             f"<details><summary>formula</summary><pre>{_e(formula)}</pre></details></div>")
+
+
+def _look(entry: dict) -> str:
+    """' · look: blue, detailed' for a record of a portfolio look's gain (search.portfolio)."""
+    return f" · look: {_e(entry['look'])}" if entry.get("niche_record") and entry.get("look") \
+        else ""
 
 
 def _judge_line(entry: dict) -> str:
