@@ -125,3 +125,15 @@ def test_tune_view_size_makes_only_the_tuning_passes_smaller():
     assert scoring.count(64) == 2 * 2                  # the last step scores without a graph
     assert {side for side in scoring if side != 64} == {224}        # selection: native size
     assert evolution.tuning_evaluations == 2 * 3
+
+
+def test_population_part_names_the_start_form_it_renders():
+    from evolve.bench.population import default_genomes, shape_of
+    from evolve.search.settings import RunConfig
+
+    genomes = default_genomes(8, seed=0)
+    text = shape_of(genomes)
+    form = RunConfig(target="crab").start_form
+    assert f"{form} form" in text and "sine sums" not in text.replace("sines per", "")
+    nodes = sorted(len(g) for g in genomes)
+    assert f"{nodes[0]}–{nodes[-1]})" in text
