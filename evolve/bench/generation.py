@@ -181,19 +181,18 @@ def generation_lines(config, account: GenerationAccount, rates, *, warm_up: floa
     forward, backward = account.total("forward"), account.total("backward")
     evals = account.scored + account.tuned
     models = ", ".join(config.model_names())
-    lines = [f"generation  one default robust generation: pop {config.population} at "
-             f"{config.size}², {config.views} views × {models}, tuning {config.tune_steps} Adam "
-             f"steps on {_slots(config)} genomes, judge {config.judge_name()} on "
-             f"{config.judge_views} views, compile={'on' if config.compile else 'off'}"
+    lines = [f"generation  one robust generation: pop {config.population} at {config.size}², "
+             f"{config.views} views × {models}, tuning {config.tune_steps} Adam steps on "
+             f"{_slots(config)} genomes (views at {config.tune_view_size or 'native'}), judge "
+             f"{config.judge_name()} on {config.judge_views} views, "
+             f"compile={'on' if config.compile else 'off'}"
              + (f" (compile/warm-up generation {warm_up:.1f} s, not counted)" if warm_up else ""),
              f"generation  {account.seconds:.2f} s: {account.scored} scored + {account.tuned} "
              f"tuning evaluations = {evals / account.seconds:.2f} evals/s",
              f"generation  {'stage':<52s} {'seconds':>8s} {'share':>6s} {'images':>7s}"]
-    counted = 0.0
     for label in sorted(account.stages, key=lambda k: (k == "bookkeeping", k.startswith(JUDGE),
                                                        k)):
         seconds = account.stages[label]
-        counted += seconds
         shown = "bookkeeping (variation, selection, Adam, softmax, …)" if label == "bookkeeping" \
             else label
         images = account.stage_images.get(label, 0)
