@@ -80,7 +80,9 @@ def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):
     assert state["generation"] < 4, "killed too late"
     before = elites(state["archive"])
     on_disk = json.loads((out / "archive.json").read_text())["cells"]
-    assert len(before) == 10 and len(on_disk) <= 10
+    assert len(before) == 10 and len(on_disk) == 10     # generation 0's batch fills every cell
+    for cell, entry in on_disk.items():     # written after the checkpoint: never ahead of it
+        assert entry["confidence"] <= before[int(cell)][1]
 
     stdout = finished(genart("resume", str(out), "--quiet"))
     assert "cells filled 10/10" in stdout and "median confidence" in stdout
@@ -128,20 +130,25 @@ def test_robust_explore_cells_hold_the_mean_over_views_and_networks(tmp_path):
     from evolve.cli import main
     from evolve.search.robust import view_seed
     from genart import parse, render_batch
-    from scorers import EnsembleObjective, draw_views, load_model, view_probabilities
+    from scorers import draw_views, load_model
+
+    from scorers import passes_counted
 
     out = tmp_path / "robust"
+    before = passes_counted()
     assert main(["explore", "--robust", "--views", "2", "--classes", "crab,723", "--pop", "6",
                  "--size", "48", "--naturalness", "0", "--generations", "0", "--seed", "3",
                  "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    counted = {key: n - before.get(key, 0) for key, n in passes_counted().items()}
     config = json.loads((out / "config.json").read_text())
     assert config["fooling"] is False and config["views"] == 2
-    cells = json.loads((out / "archive.json").read_text())["cells"]
-    models = [load_model(name, "cpu") for name in ("efficientnet-lite0", "efficientnet-lite1")]
-    ensemble = EnsembleObjective(models, [723], draw_views(2, view_seed(3, 0)))
+    archive = json.loads((out / "archive.json").read_text())
+    cells = archive["cells"]
+    names = ["efficientnet-lite0", "efficientnet-lite1"]
+    models = [load_model(name, "cpu") for name in names]
     formulas = sorted({cell["formula"] for cell in cells.values()})
     images = render_batch([parse(f) for f in formulas], 48, "cpu")
-    probs, _ = view_probabilities(images, ensemble)
+    probs = plain_view_probabilities(images, models, draw_views(2, view_seed(3, 0)).matrices)
     with torch.inference_mode():
         whole = models[0].logits(images).softmax(1)
     assert len(cells) == 6
@@ -149,3 +156,29 @@ def test_robust_explore_cells_hold_the_mean_over_views_and_networks(tmp_path):
         row = formulas.index(cell["formula"])
         assert cell["confidence"] == pytest.approx(float(probs[row, int(key)]), rel=1e-3, abs=1e-6)
         assert cell["confidence"] != pytest.approx(float(whole[row, int(key)]), rel=1e-2)
+    # every scored image went through 2 views × 2 networks, as counted where the networks ran
+    report = json.loads((out / "report.json").read_text())
+    assert archive["networks"] == report["networks"] == names
+    assert report["passes_per_image"] == 4 and report["backward_passes"] == 0
+    assert report["forward_passes"] == 4 * report["evaluations"] == sum(
+        counted.get((name, "forward"), 0) for name in names)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert log[0]["passes"] == report["network_passes"] and log[0]["networks"] == names
+
+
+def plain_view_probabilities(images, models, matrices) -> torch.Tensor:
+    """Every class's probability averaged over views and networks, re-implemented plainly
+    (square renders, no source reduction needed at this size): the test's own reference."""
+    rows = []
+    with torch.inference_mode():
+        for model in models:
+            size = model.input_size
+            for matrix in matrices:
+                grid = torch.nn.functional.affine_grid(
+                    matrix.expand(len(images), 2, 3), [len(images), 3, size, size],
+                    align_corners=False)
+                view = torch.nn.functional.grid_sample(images, grid, mode="bilinear",
+                                                       padding_mode="reflection",
+                                                       align_corners=False)
+                rows.append(model.net((view - model.mean) / model.std).softmax(1))
+    return torch.stack(rows).mean(0)

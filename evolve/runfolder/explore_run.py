@@ -43,6 +43,7 @@ class ExploreSession:
     last_export: float = field(default_factory=time.monotonic)
     exported: dict = field(default_factory=dict)        # cell → formula written to cells/
     tuned_before: int = 0                                # tuning evaluations already logged
+    passes_before: int = 0                               # network passes already logged
 
     @property
     def elapsed(self) -> float:
@@ -107,6 +108,7 @@ def resume_explore(path, *, extra_generations: int | None = None,
         run.truncate_log(state["generation"])
         session.elapsed_before = state["elapsed"]
         session.tuned_before = explorer.tuning_evaluations
+        session.passes_before = explorer.counters()["network_passes"]
         export(session)                        # archive files as the checkpoint has them
     extend_budget(session, extra_generations, extra_seconds)
     return session
@@ -128,10 +130,13 @@ def _after_generation(session: ExploreSession, made: int, seconds: float) -> dic
     explorer, config = session.evolution, session.config
     tuned = explorer.tuning_evaluations - session.tuned_before
     session.tuned_before = explorer.tuning_evaluations
+    passes = explorer.counters()["network_passes"] - session.passes_before
+    session.passes_before += passes
     entry = explorer.stats()
     entry.update(scored=made, seconds=round(seconds, 3),
                  evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
-                 elapsed=round(session.elapsed, 2))
+                 passes=passes, passes_per_s=round(passes / seconds, 1) if seconds else None,
+                 networks=explorer.networks, elapsed=round(session.elapsed, 2))
     session.run.append_log(entry)
     now = time.monotonic()
     if (explorer.generation % max(config.checkpoint_every, 1) == 0 or
@@ -198,7 +203,8 @@ def archive_json(session: ExploreSession) -> dict:
     explorer = session.evolution
     names = explorer.model.class_names
     archive = explorer.archive
-    data = {"model": session.config.model, "generation": explorer.generation,
+    data = {"networks": explorer.networks, "passes_per_image": explorer.passes_per_image,
+            "generation": explorer.generation,
             "classes": archive.classes,
             "cells": {str(c): {"class": c, "name": names[c], "formula": e.formula,
                                "confidence": e.confidence, "fitness": e.fitness,
@@ -222,6 +228,9 @@ def report_json(session: ExploreSession) -> dict:
                   tuning_evaluations=explorer.tuning_evaluations, **explorer.counters(),
                   qd_score=sum(explorer.archive.confidences()),
                   qd_note="sum over target classes of the cell's confidence (empty: 0)",
+                  networks=explorer.networks, passes_per_image=explorer.passes_per_image,
+                  passes_note="network passes: one image through one network once, forward "
+                              "or backward (a robust image: views × networks forwards)",
                   threshold_alpha=explorer.archive.alpha, elapsed=round(elapsed, 2),
                   evals_per_s=round(total / elapsed, 2) if elapsed > 0 else None,
                   scored_per_s=round(explorer.evaluations / elapsed, 2) if elapsed > 0 else None)

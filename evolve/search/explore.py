@@ -116,6 +116,19 @@ def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
                      tune_view_size=config.tune_view_size)
 
 
+def scoring_networks(config: ExploreConfig) -> list[str]:
+    """The networks that score an explore's batch: the ensemble under --robust, else --model."""
+    return config.model_names() if is_robust(config) else [config.model]
+
+
+def scoring_passes_per_image(config: ExploreConfig) -> int:
+    """Network passes one scored image costs: every view (the whole image without views) through
+    every network of the ensemble under --robust; one --model pass otherwise."""
+    if not is_robust(config):
+        return 1
+    return len(scoring_networks(config)) * max(config.views, 1)
+
+
 class Explorer:
     """The archive and one `step()` per generation; its whole state is JSON."""
 
@@ -129,8 +142,10 @@ class Explorer:
         self.archive = Archive(classes, config.threshold_alpha)
         self.columns = torch.tensor(self.archive.classes, dtype=torch.long)
         self.generation = self.evaluations = self.tuning_evaluations = 0
-        self.emitted = self.forward_passes = self.backward_passes = 0   # images through the net
+        self.emitted = self.forward_passes = self.backward_passes = 0   # images × networks
         self.emitter_passes = 0                                          # of which the emitter's
+        self.networks = scoring_networks(config)
+        self.passes_per_image = scoring_passes_per_image(config)
         self._parsed: dict[str, Genome] = {}
 
     def start(self) -> int:
@@ -236,7 +251,7 @@ class Explorer:
         live = self.archive.formulas()
         self._parsed = {f: g for f, g in self._parsed.items() if f in live}
         self.evaluations += len(unique)
-        self._count(len(unique), 0)
+        self._count(len(unique) * self.passes_per_image, 0)
         return len(unique)
 
     # --- statistics and state ------------------------------------------------------------------
@@ -252,10 +267,12 @@ class Explorer:
                 **self.counters(), "qd_score": sum(values)}
 
     def counters(self) -> dict:
-        """Work done so far: emitter offspring, and image passes through the network."""
+        """Work done so far: emitter offspring, and network passes (one image through one
+        network once: a robust image costs views × networks forward passes)."""
         return {"emitted": self.emitted, "emitter_passes": self.emitter_passes,
                 "forward_passes": self.forward_passes,
-                "backward_passes": self.backward_passes}
+                "backward_passes": self.backward_passes,
+                "network_passes": self.forward_passes + self.backward_passes}
 
     def state(self) -> dict:
         """Checkpoint state; `population`/`hall_of_fame` are empty (the archive is the search)."""
