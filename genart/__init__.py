@@ -7,6 +7,7 @@ value is squashed by 0.5 + 0.5 * tanh(v). Formulas print as DEAP prefix text and
 reads them back exactly, never with eval. Devices are always passed in.
 """
 from genart.errors import GenartError
+from genart.figure import PLAIN_BACKGROUND, figure_parts, is_figure, make_figure
 from genart.formula import FormulaError, parse
 from genart.images import contact_sheet, read_formula, read_png, save_png
 from genart.primitives import PSET, Fitness, Genome, random_genome, random_genomes
@@ -14,4 +15,5 @@ from genart.render import constants_of, render_batch, with_constants
 
 __all__ = ["PSET", "Genome", "Fitness", "GenartError", "FormulaError", "parse",
            "random_genome", "random_genomes", "render_batch", "constants_of", "with_constants",
-           "save_png", "read_png", "read_formula", "contact_sheet"]
+           "save_png", "read_png", "read_formula", "contact_sheet", "is_figure", "figure_parts",
+           "make_figure", "PLAIN_BACKGROUND"]

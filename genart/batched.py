@@ -185,7 +185,7 @@ def _run(schedule: Schedule, prepared: tuple, coords: dict, emit, stores: dict |
 
 
 def render_structured(genomes, size: tuple, device: torch.device, k: int, constants,
-                      budget: int) -> torch.Tensor:
+                      budget: int, mirror: bool = False) -> torch.Tensor:
     """render_batch's structure-batched path; arguments already checked by render_batch."""
     (height, width), n, grad = size, len(genomes), constants is not None
     if n == 0:
@@ -206,13 +206,13 @@ def render_structured(genomes, size: tuple, device: torch.device, k: int, consta
         table = torch.from_numpy(plan.nodes.values).to(device, torch.float32)
     with intra_op_threads(render_threads(band * k * width * k, device)):
         if grad:
-            return _render_differentiable(schedule, table, n, size, k, band)
+            return _render_differentiable(schedule, table, n, size, k, band, mirror)
         out = torch.empty(n, 3, height, width, device=device)
         with torch.inference_mode():
             prepared, stores = _constants(schedule, table), {}
             for r0 in range(0, height, band):
                 r1 = min(r0 + band, height)
-                coords = coordinates((r0 * k, r1 * k), size, k, device)
+                coords = coordinates((r0 * k, r1 * k), size, k, device, mirror)
                 rows, shape = out.narrow(2, r0, r1 - r0), ((r1 - r0) * k, width * k)
                 if shape not in stores:
                     stores[shape] = {key: torch.empty(count, key[0], shape[0] if key[1] else 1,
@@ -234,12 +234,13 @@ def _write(rows: torch.Tensor, genomes, count: int, value: torch.Tensor, shape, 
     rows.index_copy_(0, genomes.to(rows.device), target)
 
 
-def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: int):
+def _render_differentiable(schedule, table, n: int, size: tuple, k: int, band: int,
+                           mirror: bool = False):
     (height, width), bands = size, []
     prepared = _constants(schedule, table)       # in the graph once, read by every band
     for r0 in range(0, height, band):
         r1 = min(r0 + band, height)
-        coords = coordinates((r0 * k, r1 * k), size, k, table.device)
+        coords = coordinates((r0 * k, r1 * k), size, k, table.device, mirror)
         shape, images, order = ((r1 - r0) * k, width * k), [], []
 
         def keep(genomes, count, value):

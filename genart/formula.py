@@ -2,6 +2,7 @@
 
     formula := NUMBER | TERMINAL | PRIMITIVE "(" formula ("," formula)* ")"
              | "colour" "(" NUMBER "," NUMBER "," NUMBER ")"
+    text    := formula | "figure" "(" formula "," formula ")"      (figure: the root only)
 
 Every token must be a known name or a literal that `float()` reads to a finite number. Length
 is checked before tokenizing, depth and node count while scanning, so any input fails fast.
@@ -12,7 +13,10 @@ import math
 import re
 
 from genart.errors import GenartError
+from genart.figure import FIGURE
 from genart.primitives import PRIMITIVES, PSET, TERMINALS, Colour, Genome, make_constant
+
+ARITY = {**{name: arity for name, (_, arity) in PRIMITIVES.items()}, "figure": 2}
 
 MAX_LENGTH = 200_000     # characters
 MAX_NODES = 20_000
@@ -76,15 +80,18 @@ def parse(text: str) -> Genome:
                 nodes.append(PSET.mapping[token])
             elif kind == "name" and token == "colour":
                 nodes.append(_colour(tokens, pos))
-            elif kind == "name" and token in PRIMITIVES:
+            elif kind == "name" and token in ARITY:
                 if len(open_calls) >= MAX_DEPTH:
                     raise FormulaError(f"formula is deeper than {MAX_DEPTH}", pos)
-                nodes.append(PSET.mapping[token])
-                open_calls.append([token, PRIMITIVES[token][1]])
+                if token == "figure" and nodes:
+                    raise FormulaError("figure(colour, alpha) may only be the whole formula",
+                                       pos)
+                nodes.append(FIGURE if token == "figure" else PSET.mapping[token])
+                open_calls.append([token, ARITY[token]])
                 expect = "("
             elif kind == "name":
                 raise FormulaError(f"unknown name {token!r}; known: "
-                                   f"{', '.join(TERMINALS + tuple(PRIMITIVES))}, colour", pos)
+                                   f"{', '.join(TERMINALS + tuple(ARITY))}, colour", pos)
             else:
                 raise FormulaError(f"expected a formula, got {token!r}", pos)
             if len(nodes) > MAX_NODES:
@@ -102,10 +109,10 @@ def parse(text: str) -> Genome:
             open_calls.pop()
             expect = _argument_done(open_calls)
         elif kind == ")":
-            raise FormulaError(f"{name} takes {PRIMITIVES[name][1]} arguments, "
-                               f"got {PRIMITIVES[name][1] - missing}", pos)
+            raise FormulaError(f"{name} takes {ARITY[name]} arguments, "
+                               f"got {ARITY[name] - missing}", pos)
         else:
-            raise FormulaError(f"{name} takes {PRIMITIVES[name][1]} arguments; expected ')'"
+            raise FormulaError(f"{name} takes {ARITY[name]} arguments; expected ')'"
                                if kind == "," else f"expected ',' or ')', got {token!r}", pos)
     if not nodes:
         raise FormulaError("empty formula; try e.g. 'add(x, y)'", 0)

@@ -12,12 +12,17 @@ from genart.ops import tanh
 SERIAL_PIXELS = 2**19   # CPU renders of smaller bands (per value) run on one intra-op thread
 
 
-def coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device) -> dict:
-    """x, y, r, theta for supersampled rows [r0, r1); the shorter side spans [-1, 1], y up."""
+def coordinates(rows: tuple[int, int], size: tuple[int, int], k: int, device,
+                mirror: bool = False) -> dict:
+    """x, y, r, theta for supersampled rows [r0, r1); the shorter side spans [-1, 1], y up.
+    mirror: x -> |x| (and theta of |x|), so every formula is left-right symmetric."""
     (height, width), short = size, min(size)
     cols = torch.arange(width * k, device=device, dtype=torch.float64)
     rws = torch.arange(rows[0], rows[1], device=device, dtype=torch.float64)
-    x = ((2 * (cols + 0.5) / k - width) / short).float().view(1, 1, 1, -1)   # (1, 1, 1, Wk)
+    x = (2 * (cols + 0.5) / k - width) / short
+    if mirror:                                   # exactly antisymmetric first, then |x|
+        x = ((x - x.flip(0)) / 2).abs()
+    x = x.float().view(1, 1, 1, -1)                                         # (1, 1, 1, Wk)
     y = ((height - 2 * (rws + 0.5) / k) / short).float().view(1, 1, -1, 1)  # (1, 1, hb, 1)
     return {"x": x, "y": y, "r": torch.sqrt(x * x + y * y), "theta": torch.atan2(y, x)}
 
@@ -45,6 +50,17 @@ def squash_into(target: torch.Tensor, value: torch.Tensor, shape: tuple, k: int)
                                    .expand(value.shape[0], channels, *shape))
     if channels == 1:
         target[:, 1:].copy_(target[:, :1].expand(value.shape[0], 2, *shape))
+
+
+def mirrored(images: torch.Tensor) -> torch.Tensor:
+    """images (N, C, H, W) with the right half the exact mirror of the left (per-element op
+    kernels and pooling may round mirrored pixels differently by an ulp); differentiable."""
+    half = images.shape[-1] // 2
+    if half == 0:
+        return images
+    left = images[..., :half]
+    middle = images[..., half:images.shape[-1] - half]
+    return torch.cat([left, middle, left.flip(-1)], -1)
 
 
 def render_threads(band_pixels: int, device) -> int:

@@ -24,14 +24,16 @@ def _version() -> str:
 
 
 def save_png(path, image: torch.Tensor, formula: str | None = None, meta: dict | None = None):
-    """Write image (3, H, W) in [0, 1] as an RGB PNG, atomically (temp file + os.replace).
+    """Write image (3, H, W) in [0, 1] as an RGB PNG (or (4, H, W): RGBA, a figure with its
+    transparency), atomically (temp file + os.replace).
 
     The formula, genart's version and every `meta` item (as text) go in PNG tEXt chunks.
     """
-    if image.dim() != 3 or image.shape[0] != 3:
-        raise GenartError(f"save_png wants an image (3, H, W), got {tuple(image.shape)}")
+    if image.dim() != 3 or image.shape[0] not in (3, 4):
+        raise GenartError(f"save_png wants an image (3, H, W) or (4, H, W), "
+                          f"got {tuple(image.shape)}")
     pixels = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
-    array = pixels.permute(1, 2, 0).cpu().numpy()                       # (H, W, 3)
+    array = pixels.permute(1, 2, 0).cpu().numpy()                       # (H, W, 3 or 4)
     info = PngImagePlugin.PngInfo()
     info.add_text("genart_version", _version())
     if formula is not None:
@@ -43,7 +45,7 @@ def save_png(path, image: torch.Tensor, formula: str | None = None, meta: dict |
                                     dir=path.parent if str(path.parent) else ".")
     try:
         with os.fdopen(handle, "wb") as file:
-            Image.fromarray(array, "RGB").save(file, format="PNG", pnginfo=info)
+            Image.fromarray(array, "RGBA" if image.shape[0] == 4 else "RGB").save(file, format="PNG", pnginfo=info)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

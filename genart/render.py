@@ -19,7 +19,10 @@ import torch
 
 from genart.batched import render_structured
 from genart.errors import GenartError
-from genart.grid import coordinates, intra_op_threads, render_threads, squash, squash_into
+from genart.figure import (PLAIN_BACKGROUND, composite, constant_count, figure_parts,
+                           is_figure)
+from genart.grid import (coordinates, intra_op_threads, mirrored, render_threads, squash,
+                         squash_into)
 from genart.ops import ELEMENTWISE, OPS
 from genart.plan import Plan, build_plan, shared_spatial, uses
 from genart.primitives import COLOUR, SCALAR, Colour, Genome, make_constant
@@ -119,8 +122,13 @@ def _band_rows(plan: Plan, n: int, size, k: int, grad: bool, budget: int) -> int
 
 
 def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
-                 budget_bytes: int = DEFAULT_BUDGET_BYTES, batched: bool = True) -> torch.Tensor:
+                 budget_bytes: int = DEFAULT_BUDGET_BYTES, batched: bool = True,
+                 alpha: bool = False, mirror: bool = False) -> torch.Tensor:
     """Render formulas to images (N, 3, H, W) float32 in [0, 1] on `device`.
+
+    Figure genomes (genart.figure) are composited over PLAIN_BACKGROUND; `alpha=True` gives
+    (N, 4, H, W) instead: colour and alpha (1 for plain genomes). `mirror`: x -> |x| for every
+    formula, images exactly left-right symmetric.
 
     Args:
         genomes: sequence of Genome.
@@ -133,6 +141,39 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         batched: evaluate structure-batched (genart.batched: one op per group of same-shape
             nodes across the batch); False runs the per-node interpreter, the reference.
     """
+    if alpha or any(map(is_figure, genomes)):
+        rgba = _render_rgba(genomes, size, device, antialias, constants, budget_bytes, batched,
+                            mirror)
+        return rgba if alpha else composite(rgba, PLAIN_BACKGROUND)
+    images = _render_plain(genomes, size, device, antialias, constants, budget_bytes, batched,
+                           mirror)
+    return mirrored(images) if mirror else images
+
+
+def _render_rgba(genomes, size, device, antialias, constants, budget, batched, mirror):
+    """(N, 4, H, W): colour parts and alpha parts rendered in one batch (shared sub-trees once);
+    constants split at each figure's colour/alpha boundary (views: gradients reach both)."""
+    parts = [figure_parts(g) for g in genomes]
+    shaped = [i for i, (_, a) in enumerate(parts) if a is not None]
+    batch = [c for c, _ in parts] + [parts[i][1] for i in shaped]
+    if constants is not None:
+        if len(constants) != len(genomes):
+            raise GenartError(f"got {len(constants)} constant tensors for {len(genomes)} genomes")
+        cut = [constant_count(c) for c, _ in parts]
+        flat = [c.reshape(-1) for c in constants]
+        constants = [f[:k] for f, k in zip(flat, cut)] + [flat[i][cut[i]:] for i in shaped]
+    images = _render_plain(batch, size, device, antialias, constants, budget, batched, mirror)
+    n = len(genomes)
+    alpha = torch.ones(n, 1, *images.shape[2:], device=images.device)
+    if shaped:
+        index = torch.tensor(shaped, device=images.device)
+        alpha = alpha.index_copy(0, index, images[n:].mean(1, keepdim=True))
+    rgba = torch.cat([images[:n], alpha], 1)
+    return mirrored(rgba) if mirror else rgba
+
+
+def _render_plain(genomes, size, device, antialias, constants, budget_bytes, batched, mirror):
+    """render_batch of plain genomes (no figure roots)."""
     height, width = _check_size(size)
     if not isinstance(antialias, int) or not 1 <= antialias <= MAX_ANTIALIAS:
         raise GenartError(f"antialias must be an int in 1..{MAX_ANTIALIAS}, got {antialias!r}")
@@ -141,7 +182,8 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
     if grad and len(constants) != n:
         raise GenartError(f"got {len(constants)} constant tensors for {n} genomes")
     if batched:
-        return render_structured(genomes, (height, width), device, k, constants, budget_bytes)
+        return render_structured(genomes, (height, width), device, k, constants, budget_bytes,
+                                 mirror)
     plan = build_plan(genomes, per_genome_constants=grad)
     band = _band_rows(plan, n, (height, width), k, grad, budget_bytes)
     if log.isEnabledFor(logging.DEBUG):
@@ -158,12 +200,12 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         table = torch.tensor(plan.values, dtype=torch.float32, device=device)
     with intra_op_threads(render_threads(band * k * width * k, device)):
         if grad:
-            return _render_differentiable(plan, table, n, (height, width), k, band)
+            return _render_differentiable(plan, table, n, (height, width), k, band, mirror)
         out = torch.empty(n, 3, height, width, device=device)   # an ordinary tensor to return
         with torch.inference_mode():                    # lighter dispatch for every op inside
             for r0 in range(0, height, band):
                 r1 = min(r0 + band, height)
-                coords = coordinates((r0 * k, r1 * k), (height, width), k, device)
+                coords = coordinates((r0 * k, r1 * k), (height, width), k, device, mirror)
                 shape = ((r1 - r0) * k, width * k)
                 rows = out.narrow(2, r0, r1 - r0)
                 _evaluate(plan, table, coords,
@@ -172,12 +214,13 @@ def render_batch(genomes, size, device, antialias: int = 1, constants=None, *,
         return out
 
 
-def _render_differentiable(plan: Plan, table, n: int, size: tuple, k: int, band: int):
+def _render_differentiable(plan: Plan, table, n: int, size: tuple, k: int, band: int,
+                           mirror: bool = False):
     height, width = size
     bands = []
     for r0 in range(0, height, band):
         r1 = min(r0 + band, height)
-        coords = coordinates((r0 * k, r1 * k), size, k, table.device)
+        coords = coordinates((r0 * k, r1 * k), size, k, table.device, mirror)
         images = [None] * n
 
         def keep(g, value, shape=((r1 - r0) * k, width * k), rows=r1 - r0):
