@@ -54,15 +54,21 @@ def test_small_run_writes_the_whole_folder(reference_run):
         assert (run / name).is_file(), name
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [e["generation"] for e in log] == list(range(GENERATIONS + 1))
-    assert all(e["best_fitness"] >= e["mean_fitness"] for e in log)
     assert log[-1]["evaluations"] >= 12 and log[-1]["elapsed"] > 0
     state = json.loads((run / "checkpoint.json").read_text())
     assert state["generation"] == GENERATIONS and len(state["population"]) == 12
+    population = [g["parts"]["fitness"] for g in state["population"]]   # the last generation's
+    assert log[-1]["best_fitness"] == pytest.approx(max(population), abs=1e-6)
+    assert log[-1]["mean_fitness"] == pytest.approx(sum(population) / 12, abs=1e-6)
     assert set(state["rng"]) == {"python", "numpy", "torch"}
     records = sorted(run.glob("records/[0-9][0-9][0-9][0-9].json"))
     assert records and state["records"] == len(records)
     fitness = [json.loads(r.read_text())["fitness"] for r in records]
     assert fitness == sorted(fitness)                     # records only ever improve
+    assert fitness[-1] == pytest.approx(log[-1]["best_ever_fitness"], abs=1e-6)
+    summary = re.search(r"<p class='muted' id='summary'>(.*?)</p>",
+                        (run / "index.html").read_text()).group(1)
+    assert f"best record #{records[-1].stem}: fitness {fitness[-1]:.4f}" in summary
     for meta_path in records:
         stem = meta_path.with_suffix("")
         meta = json.loads(meta_path.read_text())

@@ -9,7 +9,7 @@ from evolve.search.operators import (Start, Variation, initial_population, make_
                                      sine_sum_formula, vary)
 from genart import GenartError, constants_of, parse, random_genomes, render_batch
 from genart.nodes import build_nodes, computed_count
-from genart.plan import sharing
+from genart.plan import build_plan
 
 
 def both(genomes, size, **kw):
@@ -117,7 +117,9 @@ def test_vectorised_plan_matches_the_reference_plan():
                     default_population(16, seed=4, generations=1)):
         for per_genome in (False, True):
             nodes = build_nodes(genomes, per_genome)
-            assert (computed_count(nodes), nodes.total) == sharing(genomes) or per_genome
+            reference = build_plan(genomes, per_genome_constants=per_genome)
+            assert (computed_count(nodes), nodes.total) == (reference.computed,
+                                                            reference.internal_total)
             assert nodes.counts.tolist() == [len(constants_of(g)) for g in genomes]
     assert computed_count(build_nodes([parse("rgb(rgb(x, sin(y), cos(y)), y, r)")], False)) == 2
 

@@ -69,7 +69,10 @@ def test_population_scores_match_fitness_of_and_chunking(lite0, target):
     for field in ("fitness", "objective", "residual", "top_prob"):
         assert torch.allclose(getattr(whole, field), getattr(chunks, field), atol=1e-5)
     assert torch.allclose(whole.fitness, fitness_of(images, objective, nat).detach(), atol=1e-5)
-    assert torch.allclose(whole.fitness, whole.objective - whole.penalty)
+    by_hand = 2.0 * (whole.residual - 0.02).clamp(min=0)     # λ·max(0, residual − τ)
+    assert by_hand[3] > 0.01                                  # the noise image is penalised
+    assert torch.allclose(whole.penalty, by_hand, atol=1e-6)
+    assert torch.allclose(whole.fitness, whole.objective - by_hand, atol=1e-6)
     with torch.inference_mode():
         top = lite0.logits(images).softmax(1).max(1)
     assert torch.equal(whole.top_class, top.indices)
