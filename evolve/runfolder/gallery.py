@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from pathlib import Path
 
 
@@ -17,6 +18,7 @@ from evolve.runfolder.plots import fitness_png
 from evolve.runfolder.portfolio_view import portfolio_section
 from evolve.runfolder.rundir import RunDir, write_atomic
 
+logger = logging.getLogger(__name__)
 EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)"),
                   ("polished", "Polished (DeepDream)"))
 
@@ -45,14 +47,11 @@ def render_page(run: RunDir, log: list[dict]) -> str:
     if run.config_path.exists():
         config = json.loads(run.config_path.read_text(encoding="utf-8"))
     records = run.record_entries()
-    last = log[-1] if log else {}
     parts = ["<!doctype html><html><head><meta charset='utf-8'>",
              f"<title>genart: {_e(config.get('target', run.path.name))}</title>",
              f"<style>{STYLE}</style></head><body>",
              f"<h1>{_e(run.path.name)} — target <code>{_e(config.get('target', '?'))}</code></h1>",
-             f"<p class='muted'>{len(records)} records · generation {last.get('generation', 0)} · "
-             f"best fitness {last.get('best_fitness', float('nan')):.4f} · "
-             f"{last.get('elapsed', 0) / 60:.1f} min</p>",
+             summary_line(records, log, config.get("kind") == "explore"),
              "<img src='fitness.png' alt='fitness plot'>",
              "<h2>Records</h2><div class='grid' id='records'>"]
     audit = _audit_rows(run)
@@ -68,8 +67,36 @@ def render_page(run: RunDir, log: list[dict]) -> str:
     parts.append("</div>")
     for folder, title in EXTRA_SECTIONS:
         parts.append(_extra_section(run, folder, title))
+    parts.insert(5, _skipped_line(run.skipped))      # after every read: under the summary
     parts.append(PICK_SCRIPT + "</body></html>\n")
     return "\n".join(p for p in parts if p)
+
+
+def summary_line(records: list[dict], log: list[dict], explore: bool) -> str:
+    """The header: the best record's fitness (the number the records hold; an explore: its best
+    cell's), then the last generation's own best under its views, each labelled."""
+    last = log[-1] if log else {}
+    generation, minutes = last.get("generation", 0), last.get("elapsed", 0) / 60
+    if explore:
+        best = f"best cell fitness {last.get('best_fitness', float('nan')):.4f}"
+    else:
+        fits = [(e["fitness"], e["stem"]) for e in records
+                if isinstance(e.get("fitness"), (int, float))]
+        best = f"{len(records)} records · " + (
+            f"best record #{max(fits)[1]}: fitness {max(fits)[0]:.4f}" if fits else "none yet")
+        if "best_fitness" in last:
+            best += (f" · generation {generation}'s own best: fitness {last['best_fitness']:.4f}"
+                     " under that generation's views")
+    return (f"<p class='muted' id='summary'>{best} · generation {generation} · {minutes:.1f} min"
+            "</p>")
+
+
+def _skipped_line(skipped: list[str]) -> str:
+    """The unreadable files the page was built without (each also logged as a warning)."""
+    if not skipped:
+        return ""
+    return ("<p class='skipped' id='skipped'>skipped unreadable files (restore or delete them): "
+            + " · ".join(_e(s) for s in skipped) + "</p>")
 
 
 def _record_card(run: RunDir, entry: dict, extra: str = "") -> str:
@@ -117,11 +144,11 @@ def _judge_line(entry: dict) -> str:
 
 def _audit_rows(run: RunDir) -> dict:
     """audit.json rows by key (record stem or cell class), or {} when the run has no audit."""
+    data = run.optional_json(run.path / "audit.json", "audit", needed=("items",))
     try:
-        data = json.loads((run.path / "audit.json").read_text(encoding="utf-8"))
-        return {str(row["key"]): row for row in data["items"]}
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
-        return {}
+        return {str(row["key"]): row for row in data["items"]} if data else {}
+    except (KeyError, TypeError):
+        return _skip(run, "audit.json", "items without keys", {})
 
 
 def _audit_line(row: dict | None) -> str:
@@ -137,10 +164,18 @@ def _audit_line(row: dict | None) -> str:
 
 def _cells_section(run: RunDir, audit: dict) -> str:
     """MAP-Elites archive (archive.json): one card per occupied cell, by confidence."""
-    try:
-        cells = json.loads((run.path / "archive.json").read_text(encoding="utf-8"))["cells"]
-    except (OSError, json.JSONDecodeError, KeyError):
+    data = run.optional_json(run.path / "archive.json", "archive", needed=("cells",))
+    if data is None:
         return ""
+    try:
+        cards = _cell_cards(data["cells"], audit)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return _skip(run, "archive.json", "cells without their fields", "")
+    return (f"<h2>Archive: {len(cards)} cells, by confidence</h2>{_figures_line(run)}"
+            "<div class='grid' id='cells'>" + "".join(cards) + "</div>")
+
+
+def _cell_cards(cells: dict, audit: dict) -> list[str]:
     cards = []
     for key, cell in sorted(cells.items(), key=lambda kv: -kv[1]["confidence"]):
         cards.append(f"<div class='card cell'><a href='{cell['image']}'><img loading='lazy' "
@@ -150,22 +185,32 @@ def _cells_section(run: RunDir, audit: dict) -> str:
                      f"{cell['generation']}</div>{_audit_line(audit.get(key))}"
                      f"<details><summary>formula</summary><pre>{_e(cell['formula'])}</pre>"
                      f"</details></div>")
-    return (f"<h2>Archive: {len(cells)} cells, by confidence</h2>{_figures_line(run)}"
-            "<div class='grid' id='cells'>" + "".join(cards) + "</div>")
+    return cards
+
+
+def _skip(run: RunDir, name: str, why: str, empty):
+    """Note an unreadable run file (page and warning) and go on without it."""
+    run.skipped.append(f"{run.path / name} ({why})")
+    logger.warning("skipped unreadable %s (%s); restore it or delete it", run.path / name, why)
+    return empty
 
 
 def _figures_line(run: RunDir) -> str:
     """report.json's QD figures: coverage, median, QD score, network passes."""
-    try:
-        r = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
-        at = r["at_least"]
-        return (f"<p class='muted' id='figures'>≥0.5: {at['0.5']} · ≥0.9: {at['0.9']} · "
-                f"≥0.99: {at['0.99']} · median {r['median_confidence']:.4f} · QD score "
-                f"{r.get('qd_score', 0):.2f} · {r['evaluations']} images scored · network "
-                f"passes {r.get('forward_passes', 0)} forward, {r.get('backward_passes', 0)} "
-                f"backward</p>")
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+    r = run.optional_json(run.path / "report.json", "report")
+    if r is None:
         return ""
+    try:
+        at = r["at_least"]
+        networks = ", ".join(r.get("networks") or ["?"])
+        return (f"<p class='muted' id='figures'>cells with confidence ≥0.5: {at['0.5']} · "
+                f"≥0.9: {at['0.9']} · ≥0.99: {at['0.99']} · median cell confidence "
+                f"{r['median_confidence']:.4f} · QD score {r.get('qd_score', 0):.2f} · "
+                f"{r['evaluations']} images scored by {_e(networks)} · network passes "
+                f"{r.get('forward_passes', 0)} forward, {r.get('backward_passes', 0)} backward"
+                f" ({r.get('passes_per_image', 1)} per scored image)</p>")
+    except (KeyError, TypeError, ValueError):
+        return _skip(run, "report.json", "figures missing", "")
 
 
 def _extra_section(run: RunDir, folder: str, title: str) -> str:

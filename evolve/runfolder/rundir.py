@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import tempfile
@@ -19,6 +20,7 @@ from evolve.errors import RunError
 from evolve.search.settings import CHECKPOINT_VERSION, RunConfig
 
 WALL_CLOCK_FIELDS = ("elapsed", "saved_at")   # checkpoint fields that differ between equal runs
+log = logging.getLogger(__name__)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -47,6 +49,15 @@ def default_out(target: str, root: str = "runs") -> Path:
     return Path(root) / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def _reason(error: Exception) -> str:
+    """A short why for an unreadable file."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"corrupt JSON: {error.msg} at line {error.lineno}"
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8"
+    return getattr(error, "strerror", None) or str(error)
+
+
 class RunDir:
     """One run folder on disk. `create` refuses an existing run; `open` needs one."""
 
@@ -57,6 +68,7 @@ class RunDir:
         self.log_path = self.path / "log.jsonl"
         self.checkpoint_path = self.path / "checkpoint.json"
         self.config: RunConfig | None = None        # set by create and open
+        self.skipped: list[str] = []    # "FILE (why)" of every unreadable file passed over
 
     @staticmethod
     def refuse_existing(path: Path) -> None:
@@ -187,16 +199,33 @@ class RunDir:
         return self.records / f"{number:04d}"
 
     def record_entries(self) -> list[dict]:
-        """Every record's JSON, oldest first, with its file names added."""
+        """Every readable record's JSON, oldest first, with its file names added; an unreadable
+        one is passed over in one warning naming it (and listed in `skipped`)."""
         entries = []
         for meta in sorted(self.records.glob("[0-9][0-9][0-9][0-9].json")):
-            try:
-                entry = json.loads(meta.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue
-            entry["stem"] = meta.stem
-            entries.append(entry)
+            entry = self.optional_json(meta, "record")
+            if entry is not None:
+                entry["stem"] = meta.stem
+                entries.append(entry)
         return entries
+
+    def optional_json(self, path: Path, what: str, needed: tuple = ()) -> dict | None:
+        """A JSON object file that the run can do without: None when absent; when corrupt, not
+        an object, or lacking a `needed` key, None and one warning naming it (`skipped`)."""
+        path = Path(path)
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            why = ("not a JSON object" if not isinstance(data, dict) else
+                   next((f"no {key!r}" for key in needed if key not in data), None))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            data, why = None, _reason(error)
+        if why is None:
+            return data
+        self.skipped.append(f"{path} ({why})")
+        log.warning("skipped unreadable %s %s (%s); restore it or delete it", what, path, why)
+        return None
 
     def drop_records_from(self, number: int) -> None:
         """Remove records numbered `number` and above (redone after a resume)."""
