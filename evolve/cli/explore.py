@@ -74,10 +74,11 @@ def _drive(session, quiet: bool) -> int:
 def print_report(report: dict) -> None:
     at = report["at_least"]
     print(f"genart: generation {report['generation']}, {report['evaluations']} images scored "
-          f"+ {report['tuning_evaluations']} tuning passes in {report['elapsed']:.0f} s "
+          f"+ {report['tuning_evaluations']} tuning evaluations in {report['elapsed']:.0f} s "
           f"({report['evals_per_s']} evals/s); network passes: "
           f"{report.get('forward_passes', 0)} forward, {report.get('backward_passes', 0)} "
-          f"backward")
+          f"backward ({report.get('passes_per_image', 1)} per scored image, by "
+          f"{', '.join(report.get('networks') or ['?'])})")
     print(f"genart: cells filled {report['filled']}/{report['cells']}; ≥0.5: {at['0.5']}, "
           f"≥0.9: {at['0.9']}, ≥0.99: {at['0.99']}; median confidence "
           f"{report['median_confidence']:.4f} ({report['median_note']}); QD score "
