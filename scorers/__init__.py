@@ -14,6 +14,7 @@ from scorers.ensemble import (AUDIT_VIEWS, JUDGE_SEED, EnsembleObjective, JudgeS
                               ModelScores, audit_scores, class_score, judge_scores, view_logits)
 from scorers.errors import (ModelUnavailableError, ScorerError, UnknownClassError,
                             UnknownLayerError, UnknownModelError)
+from scorers.figure import CoverageBand, composite, coverage, draw_backgrounds
 from scorers.models import Classifier, available_models, load_model, passes_counted
 from scorers.naturalness import Naturalness, spectral_slope, tv_denoise, tv_residual
 from scorers.objectives import (AugmentedObjective, ClassObjective, LayerObjective,
@@ -32,5 +33,5 @@ __all__ = [
     "EnsembleObjective", "ModelScores", "class_score", "view_logits", "JudgeScores",
     "judge_scores", "audit_scores", "AUDIT_VIEWS", "JUDGE_SEED",
     "ScorerError", "UnknownClassError", "UnknownLayerError", "UnknownModelError",
-    "ModelUnavailableError",
+    "ModelUnavailableError", "CoverageBand", "composite", "coverage", "draw_backgrounds",
 ]

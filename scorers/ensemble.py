@@ -20,6 +20,7 @@ import torch
 
 from scorers.classes import resolve_classes
 from scorers.errors import ScorerError
+from scorers.figure import CoverageBand, on_ground
 from scorers.models import Classifier
 from scorers.views import Views, apply_views, draw_views
 
@@ -79,7 +80,8 @@ class EnsembleObjective:
     """
 
     def __init__(self, models: list[Classifier], classes, views: Views, *,
-                 kind: str = "margin", chunk_size: int | None = None, combine: str = "mean"):
+                 kind: str = "margin", chunk_size: int | None = None, combine: str = "mean",
+                 coverage: CoverageBand | None = None):
         if not models:
             raise ScorerError("an ensemble needs at least one model, e.g. efficientnet-lite0")
         if kind not in KINDS:
@@ -94,11 +96,14 @@ class EnsembleObjective:
         self.classes = [int(c) for c in classes]
         self.views, self.kind, self.chunk_size = views, kind, chunk_size
         self.view_size: int | None = None      # views' side; None: each network's input size
+        self.coverage = coverage    # RGBA input: composited over a background drawn with the
+                                    # views' seed, charged outside this coverage band
 
     def with_views(self, views: Views) -> EnsembleObjective:
         """The same models and classes over other views (the models are shared, not copied)."""
         copy = EnsembleObjective(self.models, self.classes, views, kind=self.kind,
-                                 chunk_size=self.chunk_size, combine=self.combine)
+                                 chunk_size=self.chunk_size, combine=self.combine,
+                                 coverage=self.coverage)
         copy.view_size = self.view_size
         return copy
 
@@ -114,12 +119,18 @@ class EnsembleObjective:
         return self.with_views(draw_views(self.views.count, seed))
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return self._combined(self._parts(images, probs=False))
+        """(N,) scores of RGB images, or of RGBA figures on this draw's ground (scorers.figure)."""
+        images, charge = on_ground(images, self.views.seed, self.coverage)
+        score = self._combined(self._parts(images, probs=False))
+        return score if charge is None else score - charge.to(score.device)
 
     def evaluate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(score (N,), probabilities (N, 1000) averaged over views and models), one forward."""
+        images, charge = on_ground(images, self.views.seed, self.coverage)
         parts = self._parts(images, probs=True)
-        return self._combined(parts), torch.stack([p.probs for p in parts]).mean(0)
+        score = self._combined(parts)
+        score = score if charge is None else score - charge.to(score.device)
+        return score, torch.stack([p.probs for p in parts]).mean(0)
 
     def _combined(self, parts: list[ModelScores]) -> torch.Tensor:
         """(N,) over networks: mean, or softmin −log mean exp(−s) (= the mean when the networks
@@ -131,7 +142,7 @@ class EnsembleObjective:
 
     def per_model(self, images: torch.Tensor) -> list[ModelScores]:
         """Each network's (N,) score and (N, 1000) view-mean probabilities (its top class)."""
-        return self._parts(images, probs=True)
+        return self._parts(on_ground(images, self.views.seed, None)[0], probs=True)
 
     def target_mass(self, probs: torch.Tensor) -> torch.Tensor:
         """(N, 1000) probabilities → (N,) mass on the target classes (the reported probability)."""

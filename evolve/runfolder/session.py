@@ -7,6 +7,7 @@ and, with a fixed seed on the CPU, ends exactly as if it had never stopped.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -15,16 +16,19 @@ from typing import Callable
 
 import torch
 
-from genart import render_batch, save_png
+from genart import is_figure, render_batch, save_png
+from genart.regularity import mirrored_formula
 from scorers import passes_counted
 
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.judge import log_fields, make_judge, record_fields
-from evolve.backends import Backend, make_evaluator
+from evolve.backends import Backend, BackendFailed, make_evaluator
+from evolve.errors import RunError
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
-from evolve.search.robust import build_objective
+from evolve.search.robust import build_objective, render_options
 from evolve.search.settings import RunConfig, resolve_device
+from evolve.search.stopping import GenerationAbandoned, never
 
 log = logging.getLogger(__name__)
 RECORD_EVERY_S = 600     # a smaller gain than record_gain is still recorded after this long
@@ -59,7 +63,8 @@ def build_evaluator(config: RunConfig, model=None) -> Evaluator:
     objective, model = build_objective(config, device, model)    # ensemble and views, or one
     return Evaluator(objective, make_naturalness(config), size=config.size, device=device,
                      chunk_size=config.forward_chunk(device), model=model,
-                     tune_view_size=config.tune_view_size)
+                     tune_view_size=config.tune_view_size, render_options=render_options(config),
+                     max_frequency=config.max_frequency)
 
 
 def build_evolution(config: RunConfig, model=None,
@@ -137,6 +142,11 @@ def budget_left(session: Session) -> bool:
     return c.generations is not None or c.seconds is not None
 
 
+def time_spent(session: Session) -> bool:
+    """True once a time budget is spent (looked at inside generations too)."""
+    return session.config.seconds is not None and session.elapsed >= session.config.seconds
+
+
 def drive(session: Session, *, should_stop: Callable[[], bool] = lambda: False,
           progress: Callable[[dict], None] | None = None,
           after_generation: Callable | None = None, at_end: Callable | None = None) -> dict:
@@ -144,18 +154,36 @@ def drive(session: Session, *, should_stop: Callable[[], bool] = lambda: False,
 
     `after_generation(session, made, seconds) -> log entry` and `at_end(session)` default to
     evolve's (log, records, checkpoint; final record and gallery); explore passes its own.
+    should_stop() and the time budget are looked at inside a generation too (between Adam steps
+    and scoring chunks): the generation is then abandoned, unlogged, and the search put back to
+    its state after the last complete one, which at_end checkpoints and a resume redoes from.
     """
     after_generation = after_generation or _after_generation
     logged = session.run.read_log()
     entry = logged[-1] if logged else {}
     if progress and entry:
         progress(entry)
-    while budget_left(session) and not should_stop():
-        began = time.monotonic()
-        made = session.evolution.step()
-        entry = after_generation(session, made, time.monotonic() - began)
-        if progress:
-            progress(entry)
+    evolution = session.evolution
+    complete = json.dumps(evolution.state())       # as a checkpoint holds it, RNGs included
+    evolution.evaluator.should_stop = lambda: should_stop() or time_spent(session)
+    try:
+        while budget_left(session) and not should_stop():
+            began = time.monotonic()
+            try:
+                made = evolution.step()
+            except GenerationAbandoned:            # half a generation: RNGs, views, hall moved
+                evolution.restore(json.loads(complete))
+                log.info("generation %d abandoned at %.1f s", evolution.generation + 1,
+                         session.elapsed)
+                break
+            entry = after_generation(session, made, time.monotonic() - began)
+            complete = json.dumps(evolution.state())
+            if progress:
+                progress(entry)
+    except BackendFailed as error:        # Ray itself died: the last checkpoint stands
+        raise RunError(error.resume_line(session.run.path)) from None
+    finally:
+        evolution.evaluator.should_stop = never
     (at_end or finish)(session)
     return entry
 
@@ -218,12 +246,15 @@ def _class_name(model, index: int) -> str:
 
 
 def write_record(session: Session, genome, niche: int | None = None) -> None:
-    """records/NNNN.png (scoring size), NNNN_hires.png, NNNN.formula, NNNN.json; gallery.
+    """records/NNNN.png (scoring size), NNNN_hires.png, NNNN_alpha.png (figures, RGBA),
+    NNNN.formula, NNNN.json; gallery.
     With `niche`: a portfolio look's gain, which leaves the best's record mark alone."""
     config, evaluator = session.config, session.evolution.evaluator
     stem = session.run.record_stem(session.records)
-    formula = str(genome)
-    image = render_batch([genome], config.size, evaluator.device)          # (1, 3, H, W)
+    drawn = genome if config.symmetry != "mirror" else mirrored_formula(genome)   # the text
+    drawn.parts = genome.parts               # itself reads |x|: records re-render alike
+    formula = str(drawn)
+    image = render_batch([drawn], config.size, evaluator.device)          # (1, 3, H, W)
     with torch.inference_mode():
         probs = session.model.logits(image).float().softmax(1)[0]
     top = torch.topk(probs, 5)
@@ -235,14 +266,20 @@ def write_record(session: Session, genome, niche: int | None = None) -> None:
             "target": config.target,
             "top5": [[_class_name(session.model, i), p] for p, i in
                      zip(top.values.tolist(), top.indices.tolist())]}
-    meta.update(record_fields(session.judge, config, genome, image, evaluator.device))
+    meta.update(record_fields(session.judge, config, drawn, image, evaluator.device))
     meta.update(session.evolution.portfolio.record_fields(genome, niche))
     save_png(stem.with_suffix(".png"), image[0], formula,
              {"fitness": parts["fitness"], "generation": meta["generation"]})
     if config.record_size > 0:
-        hires = render_batch([genome], config.record_size, evaluator.device,
+        hires = render_batch([drawn], config.record_size, evaluator.device,
                              antialias=config.record_antialias)
         save_png(stem.parent / f"{stem.name}_hires.png", hires[0], formula,
+                 {"fitness": parts["fitness"], "generation": meta["generation"]})
+    if is_figure(drawn):                     # the figure alone, with its transparency
+        rgba = render_batch([drawn], config.record_size or config.size, evaluator.device,
+                            antialias=config.record_antialias if config.record_size else 1,
+                            alpha=True)
+        save_png(stem.parent / f"{stem.name}_alpha.png", rgba[0], formula,
                  {"fitness": parts["fitness"], "generation": meta["generation"]})
     write_atomic(stem.with_suffix(".formula"), formula + "\n")
     write_json(stem.with_suffix(".json"), meta)      # last: a record counts once its json exists

@@ -20,6 +20,7 @@ from deap import tools
 from genart import Genome, constants_of, parse, render_batch
 from scorers import (EnsembleObjective, Naturalness, Scores, class_probabilities, score_population,
                      view_probabilities)
+from scorers.population import default_chunk
 
 from evolve.search import operators
 from evolve.search.emitter import climb_cells
@@ -28,6 +29,7 @@ from evolve.search.parents import first_population
 from evolve.search.portfolio import Portfolio
 from evolve.search.robust import is_robust, view_seed
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
+from evolve.search.stopping import abandon_if_asked, in_slices, never
 from evolve.search.tuning import CellObjective, tune_constants
 
 PARTS = ("fitness", "objective", "residual", "penalty", "top_class", "top_prob", "target_prob")
@@ -39,12 +41,17 @@ class Evaluator:
 
     def __init__(self, objective, naturalness: Naturalness, *, size: int, device: torch.device,
                  chunk_size: int | None = None, model=None,   # None: scorers' default
-                 tune_view_size: int = 0):                     # 0: each network's own size
+                 tune_view_size: int = 0,                      # 0: each network's own size
+                 render_options: dict | None = None, max_frequency: float = 0.0):
         self.objective, self.naturalness = objective, naturalness
+        self.render_options = dict(render_options or {})   # alpha (figures), mirror (symmetry)
+        self.max_frequency = max_frequency                 # tuning's clamp on x, y, r factors
         self.size, self.device, self.chunk_size = size, device, chunk_size
         self.tune_view_size = tune_view_size
         self.model = model if model is not None else getattr(objective, "model", None)
         self.views_seed = 0
+        self.should_stop = never   # the driver's stop request, looked at between Adam steps and
+                                   # scoring chunks (evolve.search.stopping)
 
     def use_views(self, seed: int) -> None:
         """Score and tune under the views drawn from seed (one draw per generation; an objective
@@ -61,7 +68,7 @@ class Evaluator:
 
     def render(self, genomes: list[Genome]) -> torch.Tensor:
         """(N, 3, H, W) in one call, so sub-trees shared across the batch are computed once."""
-        return render_batch(genomes, self.size, self.device)
+        return render_batch(genomes, self.size, self.device, **self.render_options)
 
     def __call__(self, genomes: list[Genome]) -> Scores:
         texts = [str(g) for g in genomes]
@@ -74,18 +81,29 @@ class Evaluator:
         index = torch.tensor([slot[t] for t in texts], dtype=torch.long)
         with torch.inference_mode():
             images = self.render(unique)
-        scores = score_population(images, self.objective, self.naturalness,
-                                  chunk_size=self.chunk_size)
-        return Scores(**{name: getattr(scores, name)[index] for name in PARTS})
+
+        def score(part):
+            scores = score_population(part, self.objective, self.naturalness,
+                                      chunk_size=self.chunk_size)
+            return tuple(getattr(scores, name) for name in PARTS)
+        scores = in_slices(images, self._chunk(self.chunk_size, images), score, self.should_stop)
+        return Scores(**{name: values[index] for name, values in zip(PARTS, scores)})
 
     def probabilities(self, genomes: list[Genome]) -> tuple[torch.Tensor, torch.Tensor]:
         """(probabilities (N, 1000), residual (N,)) of distinct genomes: explore's batch."""
         with torch.no_grad():
             images = self.render(genomes)                              # (N, 3, H, W)
         if isinstance(self.objective, EnsembleObjective):    # robust explore: views × networks
-            return view_probabilities(images, self.objective, self.naturalness,
-                                      chunk_size=self.chunk_size)
-        return class_probabilities(images, self.model, self.naturalness)
+            return in_slices(images, self._chunk(self.chunk_size, images), lambda part:
+                             view_probabilities(part, self.objective, self.naturalness,
+                                                chunk_size=self.chunk_size), self.should_stop)
+        return in_slices(images, self._chunk(None, images), lambda part:
+                         class_probabilities(part, self.model, self.naturalness),
+                         self.should_stop)
+
+    def _chunk(self, chunk_size: int | None, images: torch.Tensor) -> int:
+        """The chunk scorers use for these images (the stop request is looked at between)."""
+        return chunk_size or default_chunk(self.device, images.shape[0])
 
     def tune(self, genomes: list[Genome], *, steps: int, lr,
              cells: list[int] | None = None) -> tuple[list[Genome], list[float]]:
@@ -96,12 +114,15 @@ class Evaluator:
         seed = self.views_seed
         return tune_constants(genomes, objective, self.naturalness, size=self.size,
                               device=self.device, steps=steps, lr=lr,
-                              view_seed=lambda step: view_seed(seed, -1, step))
+                              view_seed=lambda step: view_seed(seed, -1, step),
+                              should_stop=self.should_stop, render_options=self.render_options,
+                              max_frequency=self.max_frequency)
 
     def climb(self, genomes: list[Genome], cells: list[int], *, steps: int, lr: float,
               views: int, kind: str, seed: int) -> list[Genome]:
         """The gradient emitter's batch: row k toward class cells[k] over `views` random views
         redrawn per Adam step from seed; every step's constants (evolve.search.emitter)."""
+        abandon_if_asked(self.should_stop)
         return climb_cells(genomes, cells, self.model, self.naturalness, size=self.size,
                            device=self.device, steps=steps, lr=lr, views=views, kind=kind,
                            seed=seed)
@@ -179,7 +200,9 @@ class Evolution:
         return made
 
     def step(self) -> int:
-        """One generation; returns the number of genomes scored."""
+        """One generation; returns the number of genomes scored. The evaluator's should_stop()
+        may raise GenerationAbandoned part-way, leaving this object half-advanced: the driver
+        restores its last complete state (evolve.runfolder.session.drive)."""
         c, pareto = self.config, self.config.pareto
         self.evaluator.use_views(view_seed(c.seed, self.generation + 1))   # this generation's
         known = {str(g): g for g in self.population + list(self.hall_of_fame)}
@@ -191,7 +214,8 @@ class Evolution:
         parents = operators.select_parents(self.population, room, self.toolbox, pareto)
         offspring = elites + tuned + restarted + operators.vary(parents, self.toolbox,
                                                                 self.variation)
-        made = self._tell(offspring, known)
+        abandon_if_asked(getattr(self.evaluator, "should_stop", None))   # (a remote backend's
+        made = self._tell(offspring, known)                               # tuning is one batch)
         self.portfolio.offer(offspring, self.generation + 1, self.best)
         if pareto:
             offspring = tools.selNSGA2(self.population + offspring, c.population)

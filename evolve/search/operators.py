@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from deap import base, gp, tools
 
-from genart import PSET, Genome, constants_of, parse, random_genome, with_constants
+from genart import (PSET, Genome, constants_of, figure_parts, is_figure, make_figure, parse,
+                    random_genome, with_constants)
 
 MUTATIONS = ("subtree", "node", "shrink", "insert", "constant", "jitter")
 
@@ -40,7 +41,7 @@ class Pareto(base.Fitness):
 
 # --- initialisation ----------------------------------------------------------------------------
 
-START_FORMS = ("sines", "decorrelated", "cppn")
+START_FORMS = ("sines", "decorrelated", "cppn", "figure")
 # lucid's colour-correlation square root (ImageNet RGB), columns scaled to the largest's norm:
 # latent channel k paints colour DECORRELATED[k]; luminance first, then two weak chroma axes.
 DECORRELATED = ((0.5629, 0.5846, 0.5846), (0.1949, 0.0, -0.1949), (0.0433, -0.1083, 0.0650))
@@ -120,7 +121,20 @@ def cppn_formula(units: int, frequency: float = 3.0, amplitude: float = 0.6) -> 
     return _mixed(hidden, amplitude / (_CHANNEL_GAIN * math.sqrt(0.5 * units)))
 
 
-FORMULAS = {"sines": sine_sum_formula, "decorrelated": decorrelated_formula, "cppn": cppn_formula}
+def figure_formula(units: int, frequency: float = 3.0, amplitude: float = 0.6) -> str:
+    """figure(colour, alpha): a cppn for the colour and one for the alpha, the alpha's added to
+    a centred disc (4·(0.55 − r): ~30 % coverage) so the start is a bounded, lumpy figure."""
+    colour = cppn_formula(units, frequency, amplitude)
+    hidden = []
+    for _ in range(units):
+        u = _linear(frequency, 2.0)
+        unit = random.choice((f"tanh({u})", f"sin({u})", f"sub(1.0, tanh(mul({u}, {u})))"))
+        hidden.append(f"mul({random.gauss(0.0, 1.5 / math.sqrt(units))!r}, {unit})")
+    return f"figure({colour}, add(mul(4.0, sub(0.55, r)), {_balanced_sum(hidden)}))"
+
+
+FORMULAS = {"sines": sine_sum_formula, "decorrelated": decorrelated_formula, "cppn": cppn_formula,
+            "figure": figure_formula}
 
 
 def initial_population(n: int, start: Start = Start()) -> list[Genome]:
@@ -176,9 +190,20 @@ def clone(genome: Genome) -> Genome:
 
 
 def mutate(toolbox: base.Toolbox, genome: Genome, variation: Variation) -> Genome:
-    """One mutation drawn by `variation.mutation_weights`."""
+    """One mutation drawn by `variation.mutation_weights`; a figure's colour or alpha formula
+    (one at random) is mutated below its root, which stays `figure`. (Crossover never picks
+    a root, so it keeps figures as they are.)"""
     name = random.choices(MUTATIONS, weights=variation.mutation_weights)[0]
-    (child,) = getattr(toolbox, name)(genome)
+    if not is_figure(genome):
+        (child,) = getattr(toolbox, name)(genome)
+        return child
+    parts = list(figure_parts(genome))
+    k = random.randrange(2)
+    (parts[k],) = getattr(toolbox, name)(parts[k])
+    child = make_figure(*parts)
+    if len(child) > variation.max_nodes or child.height > variation.max_height:
+        child = make_figure(*figure_parts(genome))              # the static limit, as Koza's
+    child.fitness = type(genome.fitness)()
     return child
 
 

@@ -18,6 +18,7 @@ from genart import Genome, parse
 from evolve.search import operators
 from evolve.search.operators import Start, Variation, clone
 from evolve.search.settings import RunConfig
+from evolve.search.templates import template_population
 
 TRIES = 8          # draws per slot before a repeat of a formula already held is accepted
 
@@ -25,9 +26,13 @@ TRIES = 8          # draws per slot before a repeat of a formula already held is
 def first_population(config: RunConfig, toolbox: base.Toolbox,
                      variation: Variation) -> list[Genome]:
     """A run's generation 0: bred from `config.parents` when it has some (--from), else the
-    start population (random trees and start-form formulas)."""
+    start population (random trees and start-form formulas); a --template share replaces
+    its last slots with jittered template copies."""
     if not config.parents:
-        return operators.initial_population(config.population, config.start())
+        population = operators.initial_population(config.population, config.start())
+        copies = template_population(config.template,
+                                     round(config.population * config.template_share))
+        return population[:len(population) - len(copies)] + copies
     return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
                            variation, fresh=config.fresh_share, start=config.start())
 

@@ -11,8 +11,8 @@ import hashlib
 
 import torch
 
-from scorers import (EnsembleObjective, ModelUnavailableError, draw_views, load_model,
-                     make_objective, no_views)
+from scorers import (CoverageBand, EnsembleObjective, ModelUnavailableError, draw_views,
+                     load_model, make_objective, no_views)
 
 from evolve.errors import RunError
 from evolve.search.settings import RunConfig
@@ -23,6 +23,18 @@ def view_seed(seed: int, generation: int, step: int = -1) -> int:
     the run seed, so a resumed run draws exactly the views an uninterrupted one would."""
     digest = hashlib.blake2b(f"views:{seed}:{generation}:{step}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "little") >> 1          # < 2**63
+
+
+def uses_figures(config: RunConfig) -> bool:
+    """Figure/ground scoring (RGBA over redrawn backgrounds, coverage band): --start figure or
+    a --template (issue 20)."""
+    return config.start_form == "figure" or config.template != "none"
+
+
+def render_options(config: RunConfig) -> dict:
+    """render_batch's alpha and mirror for the search's renders (scoring and tuning)."""
+    return {"alpha": uses_figures(config) and is_robust(config),
+            "mirror": config.symmetry == "mirror"}
 
 
 def is_robust(config: RunConfig) -> bool:
@@ -51,5 +63,8 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
                        "efficientnet-lite0 --judge none (or --fooling)") from None
     views = draw_views(config.views, view_seed(config.seed, 0)) if config.views else no_views()
     objective = EnsembleObjective(models, config.target if classes is None else classes, views,
-                                  kind=config.class_score, combine=config.ensemble)
+                                  kind=config.class_score, combine=config.ensemble,
+                                  coverage=CoverageBand(config.coverage_low, config.coverage_high,
+                                                        config.coverage_cost)
+                                  if uses_figures(config) else None)
     return objective, models[0]

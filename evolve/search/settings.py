@@ -221,7 +221,7 @@ class RunConfig:
                               "and record each look's gains (robust search only)", "search")
     portfolio_bar: float = setting(0.0, "fitness a look's best must reach to be recorded and "
                                    "counted (margin: log-odds of the target, 0 = p 0.5)",
-                                   "output")
+                                   "output", low=-math.inf)   # any finite number
     stall_generations: int = setting(0, "generations without a best gain of --record-gain "
                                      "before part of the population restarts (0: never)",
                                      "search", low=0)
@@ -230,6 +230,22 @@ class RunConfig:
                                    low=0.0, high=1.0)
     restart_units: int = setting(4, "units (or terms) each restart adds to its fresh start "
                                  "formulas, so capacity grows", "search", low=0, high=1024)
+    # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
+    symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
+                            "left-right symmetric", "search", choices=("none", "mirror"))
+    template: str = setting("none", "seed jittered copies of a class-shaped figure formula "
+                            "into the first population", "search", choices=("none", "crab"))
+    template_share: float = setting(0.25, "share of the first population that is --template "
+                                    "copies", "search", low=0.0, high=1.0)
+    coverage_low: float = setting(0.15, "figures (--start figure, --template) covering less "
+                                  "of the frame than this pay --coverage-cost per unit",
+                                  "scoring", low=0.0, high=1.0)
+    coverage_high: float = setting(0.55, "figures covering more than this pay "
+                                   "--coverage-cost per unit", "scoring", low=0.0, high=1.0)
+    coverage_cost: float = setting(10.0, "margin units per unit of coverage outside "
+                                   "[--coverage-low, --coverage-high]", "scoring", low=0.0)
+    max_frequency: float = setting(0.0, "constant tuning clamps every coefficient of x, y or "
+                                   "r to ±this (0: unbounded)", "search", low=0.0)
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
@@ -248,6 +264,8 @@ class RunConfig:
         need(self.record_size == 0 or self.record_size >= MIN_SIZE,
              "record-size", f"0 (none) or in {MIN_SIZE}..{MAX_RECORD_SIZE}", self.record_size)
         need(self.elites < self.population, "elites", "below --pop", self.elites)
+        need(self.coverage_low <= self.coverage_high, "coverage-high",
+             f"at least --coverage-low ({self.coverage_low})", self.coverage_high)
         need(self.tune_view_size == 0 or self.tune_view_size >= 32, "tune-view-size",
              "0 (each network's size) or at least 32", self.tune_view_size)
         need(self.init_min_depth <= self.init_max_depth <= self.max_height, "init-max-depth",

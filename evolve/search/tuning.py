@@ -16,18 +16,26 @@ from typing import Callable
 import torch
 
 from genart import Genome, constants_of, render_batch, with_constants
+from genart.regularity import coordinate_coefficients
 from scorers import fitness_of
+
+from evolve.search.stopping import abandon_if_asked
 
 
 def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                    device: torch.device, steps: int,
                    lr: float | list[float],
-                   view_seed: Callable[[int], int] | None = None
+                   view_seed: Callable[[int], int] | None = None,
+                   should_stop: Callable[[], bool] | None = None,
+                   render_options: dict | None = None, max_frequency: float = 0.0
                    ) -> tuple[list[Genome], list[float]]:
     """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen.
 
     `lr` is one learning rate, or one per genome (a batch can try one genome at two rates).
     `view_seed(step)`: the seed of step's views when the objective redraws them (else unused).
+    `should_stop()` is looked at before every step: True raises GenerationAbandoned.
+    `render_options`: render_batch's alpha/mirror; `max_frequency` > 0 clamps every factor of
+    x, y or r (genart.regularity.coordinate_coefficients) to ±max_frequency after each step.
 
     Returns the tuned copies (fitness not set) and the fitness each had when its constants were
     scored — never below its starting fitness, since the starting point is one of the candidates
@@ -45,11 +53,14 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     rates = [lr] * len(genomes) if isinstance(lr, (int, float)) else list(lr)
     optimiser = torch.optim.Adam([{"params": [p], "lr": rates[i]}
                                   for p, i in zip(params, tunable)])
+    limits = [_frequency_limits(g, max_frequency, device) for g in chosen] if max_frequency else []
     best_values = [p.detach().clone() for p in params]
     best_fitness = torch.full((len(chosen),), float("-inf"))
     for step in range(steps + 1):                   # the last pass only scores the last step
+        abandon_if_asked(should_stop)
         with torch.set_grad_enabled(step < steps):  # (so it records no graph for a backward)
-            images = render_batch(chosen, size, device, constants=params)  # (K, 3, H, W)
+            images = render_batch(chosen, size, device, constants=params,
+                                  **(render_options or {}))                # (K, 3|4, H, W)
             seen = (objective.redrawn(view_seed(step)) if view_seed is not None
                     and hasattr(objective, "redrawn") else objective)
             fitness = fitness_of(images, seen, naturalness)                # (K,)
@@ -62,10 +73,24 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
         optimiser.zero_grad(set_to_none=True)
         (-fitness.sum()).backward()
         optimiser.step()
+        if max_frequency > 0:
+            _clamp_frequencies(params, limits)
     for k, i in enumerate(tunable):
         result[i] = with_constants(genomes[i], best_values[k].cpu().tolist())
         best[i] = float(best_fitness[k])
     return result, best
+
+
+def _frequency_limits(genome: Genome, bound: float, device) -> torch.Tensor:
+    """Per constant: ±bound for a factor of x, y or r, inf for the others."""
+    flags = torch.tensor(coordinate_coefficients(genome), dtype=torch.bool, device=device)
+    return torch.where(flags, bound, float("inf"))
+
+
+def _clamp_frequencies(params: list[torch.Tensor], limits: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for p, limit in zip(params, limits):
+            p.copy_(torch.maximum(torch.minimum(p, limit), -limit))
 
 
 class CellObjective:
