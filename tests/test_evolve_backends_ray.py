@@ -3,6 +3,7 @@ worker killed mid-run costs nothing but time, and no Ray or no cluster is a one-
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -100,3 +101,68 @@ def test_an_unreachable_cluster_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("genart: error: cannot reach a Ray cluster at 127.0.0.1:9")
     assert err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below pid (children, grandchildren, …), from /proc."""
+    parent_of = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent_of[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1]
+                                                 .split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, parent in parent_of.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def named(pids: list[int], name: bytes) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            if name in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+                out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def test_a_killed_ray_instance_is_one_line_naming_the_safe_checkpoint(tmp_path):
+    """Ray's own raylet killed mid-run (not a scoring actor): one `genart: error:` line that
+    says the checkpoint is safe and how to resume, not Ray's internal message; the checkpoint
+    on disk is a whole one, and `genart resume` (in process) finishes the run from it.
+    A fresh local Ray instance of its own (a subprocess): about 45 s on a loaded 2-core box."""
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    fooling = ["evolve", "crab", "--fooling", "--pop", "4", "--size", "32", "--record-size", "0",
+               "--tune-steps", "0", "--seed", "3", "--device", "cpu", "--quiet"]
+    process = subprocess.Popen([sys.executable, "-m", "evolve", *fooling, "--generations",
+                                "10000", "--backend", "ray", "--workers", "1", "--out", str(out)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        log = out / "log.jsonl"
+        while time.monotonic() < deadline and process.poll() is None:
+            if log.exists() and log.read_text().count("\n") >= 2:
+                break
+            time.sleep(0.1)
+        raylets = named(descendants(process.pid), b"raylet")
+        assert raylets, "no raylet under the run's process"
+        os.kill(raylets[0], signal.SIGKILL)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    errors = [line for line in err.splitlines() if line.startswith("genart: error:")]
+    assert process.returncode == 2 and len(errors) == 1, err[-2000:]
+    assert f"the last checkpoint in {out} is safe: resume with `genart resume {out}`" in errors[0]
+    assert "Traceback" not in err and "owner has died" not in err
+    state = json.loads((out / "checkpoint.json").read_text())
+    assert state["generation"] >= 1
+    assert main(["resume", str(out), "--generations", "1", "--quiet"]) == 0

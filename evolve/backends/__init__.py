@@ -18,6 +18,21 @@ from evolve.errors import RunError
 KINDS = ("local", "ray")
 
 
+class BackendFailed(RunError):
+    """The backend itself failed (the local Ray instance: one of Ray's own processes killed),
+    not one scoring worker, which is restarted. The run's last checkpoint is untouched."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the Ray instance failed ({reason}); the run's last checkpoint is "
+                         f"safe: resume it with `genart resume RUN`")
+        self.reason = reason
+
+    def resume_line(self, run) -> str:
+        """The one error line, naming the run folder to resume."""
+        return (f"the Ray instance failed ({self.reason}); the last checkpoint in {run} is "
+                f"safe: resume with `genart resume {run}`")
+
+
 @dataclass(frozen=True)
 class Backend:
     """Which backend runs the work: `local` (in process) or `ray` with `workers` actors

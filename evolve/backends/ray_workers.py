@@ -19,6 +19,7 @@ from genart import parse
 from scorers import Scores
 from scorers.population import default_chunk
 
+from evolve.backends import BackendFailed
 from evolve.errors import RunError
 from evolve.search.settings import resolve_device
 
@@ -66,6 +67,20 @@ def reachable(address: str, timeout: float = 5.0) -> None:
         raise RunError(f"cannot reach a Ray cluster at {address} ({error.strerror or error}); "
                        f"start one with `ray start --head` there, or leave out --address") \
             from None
+
+
+def gather(ray, futures):
+    """ray.get, with a failure of Ray itself (its raylet, GCS or the actors' owner gone: Ray's
+    restarts cannot help) as one BackendFailed line; an error raised by genart's own code in a
+    worker comes back as it was raised."""
+    try:
+        return ray.get(futures)
+    except ray.exceptions.RayTaskError:
+        raise
+    except ray.exceptions.RayError as error:
+        text = str(error).strip()
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        raise BackendFailed(f"{type(error).__name__}: {first[:160]}") from None
 
 
 class ScoringWorker:
@@ -130,9 +145,9 @@ class RayEvaluator:
             num_cpus=0 if gpus else min(threads, max(cpus // count, 1)), num_gpus=1 if gpus else 0,
             max_restarts=RESTARTS, max_task_retries=RESTARTS)
         self.actors = [actor.remote(factory, config, threads) for _ in range(count)]
-        self.slice, self.every_class_slice = ray.get(self.actors[0].chunks.remote())
+        self.slice, self.every_class_slice = gather(ray, self.actors[0].chunks.remote())
         self.size, self.device = config.size, resolve_device(config.device)   # driver's renders
-        self.redraws = ray.get(self.actors[0].redraws.remote())
+        self.redraws = gather(ray, self.actors[0].redraws.remote())
         self.views_seed = None
 
     def use_views(self, seed: int) -> None:
@@ -140,7 +155,7 @@ class RayEvaluator:
         self.views_seed = seed
 
     def pids(self) -> list[int]:
-        return self.ray.get([a.pid.remote() for a in self.actors])
+        return gather(self.ray, [a.pid.remote() for a in self.actors])
 
     def _spread(self, method: str, items: list, size: int, *extra) -> list:
         """Call `method` on consecutive slices of `size` items, round-robin over the actors."""
@@ -148,7 +163,7 @@ class RayEvaluator:
         futures = [getattr(self.actors[k % len(self.actors)], method).remote(part, *extra,
                                                                              self.views_seed)
                    for k, part in enumerate(slices)]
-        return self.ray.get(futures)
+        return gather(self.ray, futures)
 
     def __call__(self, genomes) -> Scores:
         texts = [str(g) for g in genomes]
@@ -185,7 +200,7 @@ class RayEvaluator:
                 [str(g) for g in genomes[part]], steps, rates[part],
                 None if cells is None else cells[part], self.views_seed))
         tuned, fitness = [], []
-        for formulas, values in self.ray.get(futures):
+        for formulas, values in gather(self.ray, futures):
             tuned += [parse(f) for f in formulas]
             fitness += values
         return tuned, fitness
@@ -201,4 +216,4 @@ class RayEvaluator:
                                                list(cells[start:start + per]), steps, lr, views,
                                                kind, seed, self.views_seed)
                    for k, start in enumerate(range(0, n, per))]
-        return [parse(f) for formulas in self.ray.get(futures) for f in formulas]
+        return [parse(f) for formulas in gather(self.ray, futures) for f in formulas]
