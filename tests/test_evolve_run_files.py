@@ -62,6 +62,9 @@ def test_records_read_by_audit_and_polish_skip_a_corrupt_one_in_one_warning(runs
     with caplog.at_level(logging.WARNING):
         entries = folder.record_entries()
     assert first.stem not in [e["stem"] for e in entries] and entries
+    assert all(e["networks"] == ["efficientnet-lite0"] for e in entries)   # --fooling: --model
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert all(e["networks"] == ["efficientnet-lite0"] for e in log)
     assert folder.skipped == [f"{first} (not UTF-8)"]
     assert [r.getMessage() for r in caplog.records] == [
         f"skipped unreadable record {first} (not UTF-8); restore it or delete it"]

@@ -18,7 +18,7 @@ from scorers import (JUDGE_SEED, ModelUnavailableError, draw_views, judge_scores
 
 from evolve.errors import RunError
 
-from evolve.search.robust import is_robust
+from evolve.search.robust import is_robust, scoring_networks
 from evolve.search.settings import RunConfig
 
 CACHE = 256            # judged formulas remembered (a leader often stays for generations)
@@ -77,7 +77,8 @@ def record_fields(judge: Judge | None, config: RunConfig, genome, image: torch.T
     """A record's extra JSON: judge row, training networks on the judge's views, slope.
     `image` (1, 3, H, W) is the record's render at the scoring size (what selection saw)."""
     fields = {"target_prob": genome.parts.get("target_prob"),
-              "mode": "robust" if is_robust(config) else "fooling"}
+              "mode": "robust" if is_robust(config) else "fooling",
+              "networks": scoring_networks(config)}
     fields["spectral_slope"] = float(spectral_slope(image)[0])
     if judge is None:
         return fields

@@ -26,7 +26,7 @@ from evolve.backends import Backend, BackendFailed, make_evaluator
 from evolve.errors import RunError
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
-from evolve.search.robust import build_objective, render_options
+from evolve.search.robust import build_objective, render_options, scoring_networks
 from evolve.search.settings import RunConfig, resolve_device
 from evolve.search.stopping import GenerationAbandoned, never
 
@@ -199,7 +199,7 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
                  elapsed=round(session.elapsed, 2))
     leader = max(evolution.population, key=scalar)      # judged after selection, never in it
     entry.update(log_fields(session.judge, leader))
-    entry.update(_network_passes(session))
+    entry.update(_network_passes(session), networks=scoring_networks(config))
     session.run.append_log(entry)
     best = evolution.best
     stale = session.elapsed - session.last_record_time >= RECORD_EVERY_S

@@ -28,7 +28,7 @@ from scorers import imagenet_classes, load_model, resolve_classes
 from evolve.errors import RunError
 from evolve.search import emitter, operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
-from evolve.search.robust import build_objective, is_robust, view_seed
+from evolve.search.robust import build_objective, is_robust, scoring_networks, view_seed
 from evolve.search.settings import (MAX_POPULATION, MAX_VIEWS, NO_FLAG, RunConfig, redefault,
                                     resolve_device, rng_states, seed_everything, set_rng_states,
                                     setting)
@@ -114,11 +114,6 @@ def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
     return Evaluator(objective, make_naturalness(config, gate=config.gate), size=config.size,
                      device=device, chunk_size=config.forward_chunk(device), model=model,
                      tune_view_size=config.tune_view_size)
-
-
-def scoring_networks(config: ExploreConfig) -> list[str]:
-    """The networks that score an explore's batch: the ensemble under --robust, else --model."""
-    return config.model_names() if is_robust(config) else [config.model]
 
 
 def scoring_passes_per_image(config: ExploreConfig) -> int:

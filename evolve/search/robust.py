@@ -68,3 +68,9 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
                                                         config.coverage_cost)
                                   if uses_figures(config) else None)
     return objective, models[0]
+
+
+def scoring_networks(config: RunConfig) -> list[str]:
+    """The networks whose scores selection sees: the ensemble under the robust search, else
+    --model alone (fooling, a layer target). Run files name these."""
+    return config.model_names() if is_robust(config) else [config.model]
