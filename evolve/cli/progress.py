@@ -1,4 +1,5 @@
-"""Stop handling (Ctrl-C / SIGTERM finish the generation) and the progress bar of a search."""
+"""Stop handling (Ctrl-C / SIGTERM stop within seconds, even mid-generation) and the progress
+bar of a search."""
 from __future__ import annotations
 
 import signal
@@ -9,7 +10,8 @@ from evolve.search.settings import RunConfig
 
 
 class StopFlag:
-    """First SIGINT/SIGTERM: finish the generation. Second: stop at once (KeyboardInterrupt)."""
+    """First SIGINT/SIGTERM: stop within seconds (the driver abandons an unfinished generation,
+    which a resume redoes) and checkpoint. Second: stop at once (KeyboardInterrupt)."""
 
     def __init__(self):
         self.stopping = False
@@ -28,8 +30,8 @@ class StopFlag:
         if self.stopping:
             raise KeyboardInterrupt
         self.stopping = True
-        print("\ngenart: stopping after this generation (press Ctrl-C again to stop now)",
-              file=sys.stderr, flush=True)
+        print("\ngenart: stopping: checkpoint at the last complete generation (press Ctrl-C "
+              "again to stop at once)", file=sys.stderr, flush=True)
 
     def __call__(self) -> bool:
         return self.stopping

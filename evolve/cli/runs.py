@@ -1,7 +1,8 @@
 """`genart evolve`, `genart resume`, `genart gallery`: unattended runs from the command line.
 
-Ctrl-C or SIGTERM finishes the current generation, checkpoints and exits 0 with the resume
-command; a second Ctrl-C stops at once (every write is atomic, so nothing is left half-written).
+Ctrl-C or SIGTERM stops within seconds (an unfinished generation is dropped, and redone on
+resume), checkpoints and exits 0 with the resume command; a second Ctrl-C stops at once (every
+write is atomic, so nothing is left half-written).
 """
 from __future__ import annotations
 
