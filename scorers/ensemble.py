@@ -116,7 +116,7 @@ class EnsembleObjective:
 
     def redrawn(self, seed: int) -> EnsembleObjective:
         """As many fresh views as now, drawn from seed (a new generation, a new Adam step)."""
-        return self.with_views(draw_views(self.views.count, seed))
+        return self.with_views(self.views.redraw(seed))     # same appearance chances
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """(N,) scores of RGB images, or of RGBA figures on this draw's ground (scorers.figure)."""

@@ -1,5 +1,6 @@
 """Random views: seeded, inside their ranges, exact on hand-computed views, differentiable."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -106,3 +107,102 @@ def test_bad_view_settings_are_errors():
         draw_views(-1, 0)
     with pytest.raises(ScorerError, match="crop scale"):
         draw_views(2, 0, scale=(0.0, 1.0))
+
+
+# --- views that take colour and texture away (issue 20 item 3) -------------------------------
+
+ALL_KINDS = {"grey": 0.5, "jitter": 0.5, "blur": 0.5, "thumb": 0.5}
+
+
+@pytest.mark.parametrize("kind", ["grey", "jitter", "blur", "thumb"])
+def test_each_appearance_is_seeded_and_changes_the_view(kind):
+    images = images_of(2, 48, 48, seed=1)
+    a, b = draw_views(6, 3, **{kind: 1.0}), draw_views(6, 3, **{kind: 1.0})
+    other = draw_views(6, 4, **{kind: 1.0})
+    seen = apply_views(images, a, 40)
+    assert torch.equal(seen, apply_views(images, b, 40))                 # same seed, same tensors
+    assert not torch.allclose(seen, apply_views(images, other, 40), atol=1e-3)
+    plain = apply_views(images, draw_views(6, 3), 40)                     # the same crops, as is
+    assert not torch.allclose(seen, plain, atol=1e-3)
+    assert (seen - plain).flatten(1).abs().amax(1).gt(1e-3).all()        # every view changed
+
+
+def test_appearance_never_moves_the_crops_and_fixed_views_have_none():
+    plain, kinds = draw_views(16, 9), draw_views(16, 9, **ALL_KINDS)
+    assert torch.equal(plain.matrices, kinds.matrices)
+    assert plain.grey is plain.colour is plain.blur is plain.thumb is None
+    more = draw_views(16, 9, grey=0.9)                # raising a chance only adds views of it
+    assert (kinds.grey <= more.grey).all() and more.grey.sum() > kinds.grey.sum()
+    assert 0 < kinds.grey.sum() < 16 and kinds.redraw(9).chances == kinds.chances
+
+
+def test_grey_views_are_grey_and_luminance():
+    images = images_of(3, 40, 56, seed=2)
+    views = draw_views(5, 1, grey=1.0, blur=0.5, jitter=0.5)
+    seen = apply_views(images, views, 32)
+    assert torch.equal(seen[:, 0], seen[:, 1]) and torch.equal(seen[:, 1], seen[:, 2])
+    colour = apply_views(images, draw_views(5, 1), 32)                   # luminance, by hand
+    luma = 0.299 * colour[:, 0] + 0.587 * colour[:, 1] + 0.114 * colour[:, 2]
+    only_grey = apply_views(images, draw_views(5, 1, grey=1.0), 32)
+    assert torch.allclose(only_grey[:, 0], luma, atol=1e-5)
+    greyed = draw_views(5, 1).greyed()
+    assert torch.equal(apply_views(images, greyed, 32), only_grey)
+
+
+def test_jitter_keeps_grey_pixels_grey_and_moves_colours():
+    grey = torch.full((1, 3, 16, 16), 0.4)
+    seen = apply_views(grey, draw_views(8, 2, jitter=1.0), 16)           # brightness alone
+    assert torch.allclose(seen[:, 0], seen[:, 1], atol=1e-5)
+    assert seen[:, 0, 0, 0].std() > 0.01                                 # brightness differs
+    red = torch.zeros(1, 3, 16, 16)
+    red[:, 0] = 0.8
+    hues = apply_views(red, draw_views(8, 2, jitter=1.0), 16)[:, :, 8, 8]   # (8, 3)
+    assert (hues[:, 1:] > 0.01).any(1).float().mean() > 0.5              # red turned or paled
+
+
+def test_blur_and_thumbnail_take_fine_texture_away():
+    checks = ((torch.arange(128)[:, None] + torch.arange(128)[None]) % 2).float()
+    checks = checks.expand(1, 3, 128, 128).contiguous()                 # 1-px checkerboard
+    plain = apply_views(checks, identity_views(), 128)
+
+    def texture(x):   # mean absolute difference of horizontal neighbours
+        return (x[..., 1:] - x[..., :-1]).abs().mean().item()
+    for kind in ("blur", "thumb"):
+        one = draw_views(1, 0, **{kind: 1.0})
+        seen = apply_views(checks, replace(one, matrices=identity_views().matrices), 128)
+        assert texture(seen) < 0.5 * texture(plain), kind
+        assert abs(seen.mean().item() - 0.5) < 0.05, kind               # mean brightness kept
+    flat = torch.full((2, 3, 40, 40), 0.3)
+    seen = apply_views(flat, draw_views(4, 1, blur=1.0, thumb=1.0), 32)
+    assert seen.shape == (8, 3, 32, 32) and torch.allclose(seen, torch.full_like(seen, 0.3))
+
+
+def test_bad_appearance_chances_are_errors():
+    with pytest.raises(ScorerError, match="grey view"):
+        draw_views(2, 0, grey=1.5)
+    with pytest.raises(ScorerError, match="thumb view"):
+        draw_views(2, 0, thumb=-0.1)
+
+
+def test_gradient_reaches_constants_through_every_kind_and_the_model(lite0):
+    from genart import constants_of, parse, render_batch
+
+    genome = parse("rgb(sin(mul(3.0, x)), cos(mul(2.0, y)), sin(add(r, 0.5)))")
+    constants = torch.tensor(constants_of(genome), requires_grad=True)
+    images = render_batch([genome], 48, torch.device("cpu"), constants=[constants])
+    for kind in ("grey", "jitter", "blur", "thumb"):
+        constants.grad = None
+        views = draw_views(2, 5, **{kind: 1.0})
+        images = render_batch([genome], 48, torch.device("cpu"), constants=[constants])
+        lite0.logits(apply_views(images, views, 64), resize=False)[:, 118].sum().backward()
+        assert constants.grad is not None and constants.grad.abs().sum() > 0, kind
+        assert torch.isfinite(constants.grad).all(), kind
+
+
+def test_the_ensemble_redraws_with_the_same_chances(lite0):
+    from scorers import EnsembleObjective
+
+    objective = EnsembleObjective([lite0], "crab", draw_views(4, 1, grey=1.0, blur=0.5))
+    again = objective.redrawn(2)
+    assert again.views.chances == (1.0, 0.0, 0.5, 0.0) and again.views.grey.all()
+    assert not torch.equal(again.views.matrices, objective.views.matrices)

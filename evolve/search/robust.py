@@ -61,13 +61,20 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
     except ModelUnavailableError as error:
         raise RunError(f"{error}; or search with the embedded model alone: --models "
                        "efficientnet-lite0 --judge none (or --fooling)") from None
-    views = draw_views(config.views, view_seed(config.seed, 0)) if config.views else no_views()
+    views = (draw_views(config.views, view_seed(config.seed, 0), **view_chances(config))
+             if config.views else no_views())
     objective = EnsembleObjective(models, config.target if classes is None else classes, views,
                                   kind=config.class_score, combine=config.ensemble,
                                   coverage=CoverageBand(config.coverage_low, config.coverage_high,
                                                         config.coverage_cost)
                                   if uses_figures(config) else None)
     return objective, models[0]
+
+
+def view_chances(config: RunConfig) -> dict[str, float]:
+    """draw_views' grey/jitter/blur/thumb chances of the training views (issue 20 item 3)."""
+    return {"grey": config.view_grey, "jitter": config.view_jitter,
+            "blur": config.view_blur, "thumb": config.view_thumb}
 
 
 def scoring_networks(config: RunConfig) -> list[str]:

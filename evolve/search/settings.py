@@ -246,6 +246,17 @@ class RunConfig:
                                    "[--coverage-low, --coverage-high]", "scoring", low=0.0)
     max_frequency: float = setting(0.0, "constant tuning clamps every coefficient of x, y or "
                                    "r to ±this (0: unbounded)", "search", low=0.0)
+    # views that take colour and texture away (issue 20 item 3): each training view's chance of
+    # each (scorers.draw_views); the judge's and audit's fixed views never have them
+    view_grey: float = setting(0.0, "chance that a training view is grey (colour taken away)",
+                               "robust", low=0.0, high=1.0)
+    view_jitter: float = setting(0.0, "chance that a training view is colour-jittered "
+                                 "(brightness, saturation, hue)", "robust", low=0.0, high=1.0)
+    view_blur: float = setting(0.0, "chance that a training view is blurred (fine texture "
+                               "taken away)", "robust", low=0.0, high=1.0)
+    view_thumb: float = setting(0.0, "chance that a training view is a thumbnail (seen at "
+                                "10-30 % of its side, then enlarged)", "robust", low=0.0,
+                                high=1.0)
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
