@@ -17,7 +17,7 @@ probabilities, and the judge's and audit's views (probabilities 0) are as they w
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -70,10 +70,6 @@ class Views:
     def redraw(self, seed: int) -> Views:
         """As many fresh views, with the same probabilities of each appearance, from seed."""
         return draw_views(self.count, seed, **self.probabilities())
-
-    def greyed(self) -> Views:
-        """The same views, every one grey (the audit's grey survival: colour taken away)."""
-        return replace(self, grey=torch.ones(self.count, dtype=torch.bool))
 
 
 def draw_views(k: int, seed: int, *, scale: tuple[float, float] = CROP_SCALE,
@@ -192,14 +188,20 @@ def _appearance(batch: torch.Tensor, views: Views) -> torch.Tensor:
         colour = views.colour.to(batch.device, batch.dtype)
         batch = torch.einsum("kij,knjhw->knihw", colour, batch).clamp(0, 1)
     if views.grey is not None:
-        luma = torch.tensor(LUMA, device=batch.device, dtype=batch.dtype).view(1, 1, 3, 1, 1)
-        grey = (batch * luma).sum(2, keepdim=True).expand_as(batch)
+        grey = grey_images(batch.flatten(0, 1)).view_as(batch)
         batch = torch.where(views.grey.to(batch.device).view(-1, 1, 1, 1, 1), grey, batch)
     if views.blur is not None:
         rows = torch.nonzero(views.blur > 0).flatten()
         blurred = _gaussian_blur(batch[rows.to(batch.device)], views.blur[rows] * batch.shape[-1])
         batch = batch.index_copy(0, rows.to(batch.device), blurred)
     return batch
+
+
+def grey_images(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) → the same shape, every channel the luminance (LUMA): colour taken away.
+    Linear per pixel, so it commutes with the views' sampling (the audit greys before views)."""
+    luma = torch.tensor(LUMA, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+    return (images * luma).sum(1, keepdim=True).expand_as(images)
 
 
 def _gaussian_blur(batch: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

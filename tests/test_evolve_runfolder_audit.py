@@ -12,8 +12,9 @@ from evolve.cli import main
 from genart import parse, render_batch
 from scorers import JUDGE_SEED, draw_views, resolve_classes
 
-ROW = {"key", "image", "class_name", "classes", "confidence", "residual", "slope", "models"}
-NUMBERS = {"probability", "top1_rate", "median_rank", "margin", "top_class"}
+ROW = {"key", "image", "class_name", "classes", "confidence", "residual", "slope", "models",
+       "figure", "coverage"}
+NUMBERS = {"probability", "top1_rate", "median_rank", "margin", "top_class", "grey"}
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,63 @@ def test_audit_best_keeps_only_the_fittest_records(evolve_run):
                  "--model", "efficientnet-lite0", "--device", "cpu"]) == 0
     result = json.loads((evolve_run / "audit.json").read_text())
     assert [row["key"] for row in result["items"]] == [fittest] and result["best"] == 1
+
+
+# --- issue 20: grey survival, coverage and other grounds, against a plain computation ---------
+
+def test_survival_columns_on_a_real_photo_match_a_plain_computation(lite0):
+    """A real photo made a figure (an ellipse of alpha): coverage, grey and other-ground
+    numbers against the test's own view-by-view computation (plain_view_scores)."""
+    from skimage import data
+
+    from scorers import draw_backgrounds
+
+    photo = torch.from_numpy(data.chelsea().copy()).permute(2, 0, 1).float()[None] / 255
+    photo = torch.nn.functional.interpolate(photo, size=(224, 224), mode="bilinear",
+                                            antialias=True, align_corners=False)
+    v, u = torch.meshgrid(torch.linspace(-1, 1, 224), torch.linspace(-1, 1, 224), indexing="ij")
+    alpha = ((u / 0.8) ** 2 + (v / 0.6) ** 2 < 1).float()[None, None]      # the cat's middle
+    rgba = torch.cat([photo, alpha], 1)
+    with torch.inference_mode():
+        own = [int(lite0.logits(photo).argmax())]                          # tabby or kin
+    matrices = draw_views(2, JUDGE_SEED).matrices
+    rows = audit.survival_rows(torch.cat([rgba, torch.cat([photo, torch.ones_like(alpha)], 1)]),
+                               [lite0], [own, own], draw_views(2, JUDGE_SEED), [True, False])
+    figure, plain_photo = (row["models"]["efficientnet-lite0"] for row in rows)
+    assert rows[0]["figure"] and not rows[1]["figure"] and "swap" not in plain_photo
+    assert rows[0]["coverage"] == pytest.approx(alpha.mean().item(), abs=1e-6)
+    assert rows[1]["coverage"] == 1.0
+    on_white = photo * alpha + (1 - alpha)
+    grey = (0.299 * photo[:, :1] + 0.587 * photo[:, 1:2] + 0.114 * photo[:, 2:]).expand(1, 3, -1, -1)
+    checks = [(figure, plain_view_scores(on_white, lite0, own, matrices)),
+              (plain_photo, plain_view_scores(photo, lite0, own, matrices)),
+              (plain_photo["grey"], plain_view_scores(grey, lite0, own, matrices))]
+    for got, expected in checks:
+        for name in ("probability", "top1_rate", "median_rank"):
+            assert got[name] == pytest.approx(expected[name], rel=1e-3, abs=1e-4), name
+    grounds = [plain_view_scores(photo * alpha + ground[None] * (1 - alpha), lite0, own, matrices)
+               for ground in draw_backgrounds(audit.SWAP_GROUNDS, (224, 224), audit.SWAP_SEED)]
+    rates = [g["top1_rate"] for g in grounds]
+    assert figure["swap"]["top1_rate"] == pytest.approx(statistics.fmean(rates), abs=1e-6)
+    assert figure["swap"]["worst_top1_rate"] == pytest.approx(min(rates), abs=1e-6)
+    assert figure["swap"]["probability"] == pytest.approx(
+        statistics.fmean(g["probability"] for g in grounds), rel=1e-3, abs=1e-4)
+    assert plain_photo["grey"]["probability"] < plain_photo["probability"]   # colour mattered
+
+
+def test_audit_of_a_figure_run_shows_coverage_and_other_grounds(tmp_path, capsys):
+    out = tmp_path / "figure"
+    assert main(["evolve", "crab", "--start", "figure", "--models", "efficientnet-lite0",
+                 "--judge", "none", "--pop", "4", "--size", "32", "--record-size", "0",
+                 "--tune-steps", "1", "--views", "1", "--generations", "1", "--seed", "4",
+                 "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    assert main(["audit", str(out), "--views", "2", "--best", "1", "--no-control",
+                 "--model", "efficientnet-lite0", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    row = json.loads((out / "audit.json").read_text())["items"][0]
+    genome = parse((out / "records" / f"{row['key']}.formula").read_text().strip())
+    alpha = render_batch([genome], 224, "cpu", alpha=True)[0, 3]
+    assert row["figure"] and row["coverage"] == pytest.approx(alpha.mean().item(), abs=1e-5)
+    numbers = row["models"]["efficientnet-lite0"]
+    assert set(numbers["swap"]) == {"probability", "top1_rate", "worst_top1_rate"}
+    assert f"coverage {row['coverage']:.2f}" in printed and "grounds" in printed

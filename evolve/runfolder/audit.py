@@ -5,9 +5,12 @@ For every record (evolve run) or elite (explore run): on each network at its nat
 size, over 64 fixed seeded random views (crops 0.55–1, flips, rotations ±15°, shifts), the
 top-1 rate of the target, its mean probability, the median rank of the best target class and
 the mean logit margin (scorers.audit_scores); the TV residual and the amplitude-spectrum slope
-of the image selection saw. A natural-photo control (scikit-image's sample photographs, each
-scored for its own top-1 class) shows what real pictures reach on the same yardstick.
-Writes audit.json; the gallery shows it.
+of the image selection saw. Issue 20's survival columns: the same numbers on the grey
+versions of the same views (colour taken away), and for figure records (figure(colour, alpha))
+their coverage (mean alpha) and the numbers over SWAP_GROUNDS other fixed grounds (smooth noise,
+flat colours) instead of the white the record is saved on. A natural-photo control
+(scikit-image's sample photographs, each scored for its own top-1 class, in colour and grey)
+shows what real pictures reach on the same yardstick. Writes audit.json; the gallery shows it.
 """
 from __future__ import annotations
 
@@ -19,8 +22,11 @@ import numpy as np
 import torch
 
 from genart import parse, render_batch
-from scorers import (AUDIT_VIEWS, JUDGE_SEED, Naturalness, available_models, draw_views,
-                     judge_scores, load_model, resolve_classes, spectral_slope)
+from genart.figure import PLAIN_BACKGROUND, is_figure
+from scorers import (AUDIT_VIEWS, JUDGE_SEED, Naturalness, available_models, composite,
+                     coverage, draw_backgrounds, draw_views, judge_scores, load_model,
+                     resolve_classes, spectral_slope)
+from scorers.views import grey_images
 
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, write_json
@@ -32,6 +38,8 @@ NO_SECOND = ("no second model usable offline; install '.[lite]' (efficientnet-li
 YARDSTICK = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera")   # skimage.data photographs
 CHUNK = 8
+SWAP_GROUNDS = 4                   # other grounds a figure is shown on (fixed, seeded)
+SWAP_SEED = JUDGE_SEED + 1         # their seed: never a training seed
 
 
 def audit_items(run: RunDir, config: dict, class_names: list[str], best: int | None = None,
@@ -118,26 +126,58 @@ def _score(items: list[dict], models, views, naturalness, size) -> list[dict]:
     native = max(m.input_size for m in models)
     with torch.inference_mode():
         seen = render_batch(genomes, size, models[0].device)               # (n, 3, s, s)
-        sharp = render_batch(genomes, native, models[0].device)            # (n, 3, S, S)
+        rgba = render_batch(genomes, native, models[0].device, alpha=True)  # (n, 4, S, S)
         whole = models[0].logits(seen).float().softmax(1)                  # (n, 1000)
     residual, slope = naturalness.residual(seen), spectral_slope(seen)
     own = [item["classes"] or [int(whole[i].argmax())]                     # layer: its top-1
            for i, item in enumerate(items)]
-    judged = {model.name: judge_scores(sharp, model, own, views) for model in models}
+    figures = [is_figure(genome) for genome in genomes]
+    survival = survival_rows(rgba, models, own, views, figures)
     rows = []
     for i, item in enumerate(items):
         classes = own[i]
-        per_model = {}
-        for model in models:
-            row = judged[model.name].row(i)
-            row["top_class"] = model.class_names[row["top_class"]]
-            per_model[model.name] = row
         rows.append({"key": item["key"], "image": item["image"],
                      "class_name": item["class_name"] or models[0].class_names[classes[0]],
                      "classes": classes, "confidence": float(whole[i, classes].sum()),
                      "residual": float(residual[i]), "slope": float(slope[i]),
-                     "models": per_model})
+                     **survival[i]})
     return rows
+
+
+def survival_rows(rgba: torch.Tensor, models, classes: list[list[int]], views,
+                  figures: list[bool]) -> list[dict]:
+    """Per image of (n, 4, H, W): {figure, coverage, models}: per network the judge numbers
+    on the image (figures over white, as saved), `grey` on its grey version, and for figures
+    `swap` over SWAP_GROUNDS other grounds (mean probability and top-1 rate, worst top-1)."""
+    n = len(rgba)
+    plain = composite(rgba, torch.tensor(PLAIN_BACKGROUND).view(1, 3, 1, 1))   # (n, 3, H, W)
+    shown = [i for i in range(n) if figures[i]]
+    grounds = draw_backgrounds(SWAP_GROUNDS, tuple(rgba.shape[-2:]), SWAP_SEED)  # (G, 3, H, W)
+    swapped = torch.cat([composite(rgba[shown], ground[None]) for ground in grounds]) \
+        if shown else None                                                      # (G·f, 3, H, W)
+    rows = [{"figure": figures[i], "coverage": float(coverage(rgba[i:i + 1])[0]), "models": {}}
+            for i in range(n)]
+    for model in models:
+        colour = judge_scores(plain, model, classes, views)
+        grey = judge_scores(grey_images(plain), model, classes, views)
+        swap = (judge_scores(swapped, model, [classes[i] for i in shown] * SWAP_GROUNDS, views)
+                if shown else None)
+        for i in range(n):
+            row = colour.row(i)
+            row["top_class"] = model.class_names[row["top_class"]]
+            row["grey"] = _brief(grey.row(i))
+            if figures[i]:
+                at = [g * len(shown) + shown.index(i) for g in range(SWAP_GROUNDS)]
+                rates = swap.top1_rate[at]
+                row["swap"] = {"probability": float(swap.probability[at].mean()),
+                               "top1_rate": float(rates.mean()),
+                               "worst_top1_rate": float(rates.min())}
+            rows[i]["models"][model.name] = row
+    return rows
+
+
+def _brief(row: dict) -> dict:
+    return {key: row[key] for key in ("probability", "top1_rate", "median_rank")}
 
 
 def summary_lines(result: dict) -> list[str]:
@@ -151,8 +191,10 @@ def summary_lines(result: dict) -> list[str]:
         rows = [item["models"][name] for item in items]
         top1 = statistics.median(row["top1_rate"] for row in rows)
         top5 = sum(row["median_rank"] <= 5 for row in rows)
+        grey = [row["grey"]["top1_rate"] for row in rows if "grey" in row]
         lines.append(f"{name}: {top5} of {len(rows)} items in its top 5 on the median view "
-                     f"({100 * top5 / len(rows):.0f} %), median top-1 rate {top1:.2f}")
+                     f"({100 * top5 / len(rows):.0f} %), median top-1 rate {top1:.2f}"
+                     + (f", grey {statistics.median(grey):.2f}" if grey else ""))
     return lines
 
 
@@ -170,8 +212,12 @@ def natural_photo_control(models, views) -> list[dict]:
         image = image.to(models[0].device)
         per_model = {}
         for model in models:
-            row = judge_scores(image, model, None, views).row(0)
+            with torch.inference_mode():
+                own = [[int(model.logits(image).argmax())]]        # the whole photo's top-1
+            row = judge_scores(image, model, own, views).row(0)
+            grey = judge_scores(grey_images(image), model, own, views)
             row["top_class"] = model.class_names[row["top_class"]]
+            row["grey"] = _brief(grey.row(0))       # the colour photo's own class, in grey
             per_model[model.name] = row
         rows.append({"key": name, "slope": float(spectral_slope(image)[0]), "models": per_model})
     return rows
@@ -202,4 +248,23 @@ def format_table(result: dict, limit: int = 25) -> str:
             classes = ", ".join(sorted({row["top_class"] for row in r["models"].values()}))
             lines.append(f"{r['key'][:18]:>18} {'':>7} {'':>8} {r['slope']:>6.2f}"
                          f"{cells(r['models'])}   ({classes[:40]})")
+    lines.append("survival per network (" + ", ".join(short) + "): mean p and top-1 rate in "
+                 "colour -> grey; figures: coverage, top-1 rate on other grounds (mean/worst)")
+    for r in rows[:limit] + result.get("control", []):
+        label = f"{r['key']} {r.get('class_name') or 'photo'}"[:18]
+        cover = f" coverage {r['coverage']:.2f}" if r.get("figure") else ""
+        lines.append(f"{label:>18}{cover} " + " | ".join(_survival(row)
+                                                        for row in r["models"].values()))
     return "\n".join(lines)
+
+
+def _survival(row: dict) -> str:
+    """One network's survival cell: p and top-1 in colour -> grey, and on other grounds."""
+    if "grey" not in row:
+        return "-"
+    grey = row["grey"]
+    text = (f"p {row['probability']:.3f}->{grey['probability']:.3f} "
+            f"top-1 {row['top1_rate']:.2f}->{grey['top1_rate']:.2f}")
+    if "swap" in row:
+        text += f" grounds {row['swap']['top1_rate']:.2f}/{row['swap']['worst_top1_rate']:.2f}"
+    return text
