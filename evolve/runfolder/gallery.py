@@ -157,8 +157,12 @@ def _audit_line(row: dict | None) -> str:
         return ""
     networks = " · ".join(f"{_e(name.replace('efficientnet-', ''))} top-1 "
                           f"{r['top1_rate']:.2f} p {r['probability']:.3f} rank "
-                          f"{r['median_rank']:.0f}" for name, r in row["models"].items())
-    return (f"<div class='card-audit muted'>audit: {networks} · slope "
+                          f"{r['median_rank']:.0f}"
+                          + (f" grey {r['grey']['top1_rate']:.2f}" if "grey" in r else "")
+                          + (f" grounds {r['swap']['top1_rate']:.2f}" if "swap" in r else "")
+                          for name, r in row["models"].items())
+    cover = f" · coverage {row['coverage']:.2f}" if row.get("figure") else ""
+    return (f"<div class='card-audit muted'>audit: {networks}{cover} · slope "
             f"{row.get('slope', float('nan')):.2f}</div>")
 
 
