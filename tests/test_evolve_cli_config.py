@@ -9,6 +9,7 @@ import pytest
 from evolve.cli import main, parse
 from evolve.cli.explore import explore_config
 from evolve.cli.runs import evolve_config
+from evolve.errors import RunError
 from evolve.search.explore import ExploreConfig
 from evolve.search.settings import NO_FLAG, RunConfig
 
@@ -36,10 +37,22 @@ def other_value(field: dataclasses.Field, kind, default):
     assert kind in (int, float), f"{field.name}: a setting of type {kind} the test can't fill"
     step = 1 if kind is int else 0.05
     start = default if default is not None else (meta.get("low") or meta.get("above") or 0)
-    value = start + step
-    if meta.get("high") is not None and value > meta["high"]:
-        value = start - step
-    return round(value, 6) if kind is float else value
+    candidates = [start + step, start - step, start + 32 * step, meta.get("high")]
+    for value in candidates:                 # the first one its own checks accept
+        value = round(value, 6) if kind is float and value is not None else value
+        if value is not None and value != default and accepted(field.name, value):
+            return value
+    raise AssertionError(f"{field.name}: no test value near {default} is accepted")
+
+
+def accepted(name: str, value) -> bool:
+    try:
+        ExploreConfig(**{name: value}) if name in {f.name for f in dataclasses.fields(
+            ExploreConfig)} - {f.name for f in dataclasses.fields(RunConfig)} \
+            else RunConfig(target="crab", **{name: value})
+    except RunError:
+        return False
+    return True
 
 
 def chosen(cls, robust: bool) -> dict:

@@ -55,6 +55,26 @@ def files(here: Path, runs: Path) -> None:
     (here / "bad.toml").write_text("pop = [unclosed")
     (here / "unknown.toml").write_text("population = 8\nwings = 2\n")
     (here / "a_file").write_text("x")
+    for name, (text, _) in TOML_FILES.items():
+        (here / f"{name}.toml").write_text(text)
+    (here / "emit_lr_zero.toml").write_text("emit-lr = 0.0\n")
+
+
+TOML_FILES = {     # a --config file with one setting of the wrong type or range each: the words
+    "pop_fraction": ("pop = 6.5\n", "--pop"),           # its one error line must hold
+    "pop_zero": ("pop = 0\n", "--pop"),
+    "pop_text": ('pop = "eight"\n', "--pop"),
+    "share_text": ('tune-share = "high"\n', "--tune-share"),
+    "views_negative": ("views = -1\n", "--views"),
+    "fooling_number": ("fooling = 1\n", "fooling"),
+    "start_unknown": ('start = "spiral"\n', "--start"),
+    "naturalness_nan": ("naturalness = nan\n", "--naturalness"),
+    "frequency_inf": ("sine_frequency = inf\n", "frequency"),
+    "size_list": ("size = [64, 64]\n", "size"),
+    "target_list": ('target = ["crab"]\n', "target"),
+    "record_size_gap": ("record-size = 4\n", "--record-size"),
+    "table": ("[search]\npop = 8\n", "'search'"),
+}
 
 
 CASES = [
@@ -79,7 +99,7 @@ CASES = [
     ("negative record size", ["evolve", "crab", *RUN, "--record-size", "-1", "--out", "o"],
      None, "--record-size"),
     ("zero population", ["evolve", "crab", *RUN, "--pop", "0", "--out", "o"], None, "--pop"),
-    ("zero minutes", ["evolve", "crab", *RUN, "--minutes", "0", "--out", "o"], None, "budget"),
+    ("zero minutes", ["evolve", "crab", *RUN, "--minutes", "0", "--out", "o"], None, "--minutes"),
     ("negative generations", ["evolve", "crab", *RUN, "--generations", "-2", "--out", "o"],
      None, "--generations"),
     ("two budgets", ["evolve", "crab", *RUN, "--generations", "2", "--minutes", "1",
@@ -135,7 +155,13 @@ CASES = [
     ("resume explore missing archive", ["resume", "bad"],
      corrupt("explore/archive.json", None), "archive.json"),
     ("resume zero minutes", ["resume", "bad", "--minutes", "0"],
-     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "budget"),
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--minutes"),
+    ("resume changes the population", ["resume", "bad", "--pop", "6"],
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--pop"),
+    ("resume changes the start form", ["resume", "bad", "--start", "sines"],
+     corrupt("evolve/log.jsonl", '{"generation": 0}\n'), "--start"),
+    ("resume explore changes the emitter", ["resume", "bad", "--emit-share", "0.5"],
+     corrupt("explore/log.jsonl", '{"generation": 0}\n'), "--emit-share"),
     ("audit corrupt config", ["audit", "bad"], corrupt("evolve/config.json", "]"),
      "config.json"),
     ("audit not a run", ["audit", "notarun"], files, "notarun"),
@@ -161,6 +187,37 @@ CASES = [
     ("ray with workers but local", ["evolve", "crab", *RUN, "--workers", "2", "--out", "o"],
      None, "--backend ray"),
     ("bench bad device", ["bench", "--device", "tpu"], None, "tpu"),
+    # issue 19's cases
+    ("dream negative jitter", ["dream", "noise", "--jitter", "-1", "-o", "o.png"], None,
+     "--jitter"),
+    ("dream zero zoom", ["dream", "noise", "--zoom", "0", "--zoom-frames", "2", "-o", "frames"],
+     None, "--zoom"),
+    ("evolve nan frequency", ["evolve", "crab", "--sine-frequency", "nan", *RUN, "--out", "o"],
+     None, "--sine-frequency"),
+    ("dream sweep with class", ["dream", "noise", "--sweep", "--class", "crab", "-o", "o.png"],
+     None, "--class"),
+    ("dream sweep with channels", ["dream", "noise", "--sweep", "3", "--channels", "1,2",
+                                   "-o", "o.png"], None, "--channels"),
+    ("dream sweep with guide", ["dream", "noise", "--sweep", "--guide", "good.png",
+                                "-o", "o.png"], files, "--guide"),
+    ("dream gif size without zoom", ["dream", "noise", "--gif-size", "64", "-o", "o.png"], None,
+     "--gif-size"),
+    ("evolve fooling with views", ["evolve", "crab", "--fooling", "--views", "2", *RUN,
+                                   "--out", "o"], None, "--views"),
+    ("evolve fooling with models", ["evolve", "crab", "--fooling", "--models",
+                                    "efficientnet-lite1", *RUN, "--out", "o"], None, "--models"),
+    ("explore views without robust", ["explore", "--views", "2", *SEARCH, "--out", "o"], None,
+     "--robust"),
+    ("elites not below pop", ["evolve", "crab", *RUN, "--elites", "4", "--out", "o"], None,
+     "--elites"),
+    ("more parents than pop", ["evolve", "crab", *RUN, "--generations", "0", "--from", "x",
+                               "y", "r", "add(x, y)", "mul(x, y)", "--out", "o"], None, "--from"),
+    *[(f"config {name}", ["evolve", *(["crab"] if name != "target_list" else []), "--config",
+                          f"{name}.toml", *SEARCH, "--generations", "0", "--out", "o"],
+       files, words)
+      for name, (_, words) in TOML_FILES.items()],
+    ("explore config emit lr zero", ["explore", "--config", "emit_lr_zero.toml", *SEARCH,
+                                     "--out", "o"], files, "--emit-lr"),
 ]
 
 
@@ -180,3 +237,56 @@ def test_bad_input_is_refused_before_anything_is_written(argv, setup, words, run
     assert "Traceback" not in err
     assert snapshot(tmp_path) == before
     assert not (tmp_path / "runs").exists() or os.listdir(tmp_path / "runs") == []
+
+
+def placeholder_line(command: str, parser) -> list[str]:
+    """The command with every required word filled in (run, image, formula, -o …)."""
+    words = [command]
+    for action in parser._actions:
+        if not action.option_strings and action.nargs in (None, "+") and action.dest != "help":
+            words.append("noise" if command == "dream" else "crab")
+        elif action.option_strings and action.required:
+            words += [action.option_strings[-1], "o.png"]
+    return words
+
+
+def numeric_flag_cases() -> list:
+    """For every numeric flag of every command, the values it must refuse: NaN, infinity, and
+    −1 and 0 where its range excludes them (every numeric flag must declare a range)."""
+    from evolve.cli import build_parser
+    cases, unbounded = [], []
+    for command, parser in sorted(build_parser().commands.items()):
+        for action in parser._actions:
+            kind = getattr(action.type, "kind", action.type)
+            if kind not in (int, float) or not action.option_strings:
+                continue
+            low, above = getattr(action.type, "low", None), getattr(action.type, "above", None)
+            if low is None and above is None:
+                unbounded.append(f"{command} {action.option_strings[0]}")
+            refused = ["nan", "inf", "-inf"] + [
+                text for text, value in (("-1", -1), ("0", 0))
+                if (low is not None and value < low) or (above is not None and value <= above)]
+            flag = action.option_strings[-1]
+            line = placeholder_line(command, parser)
+            out = ["--out", "o"] if "--out" in parser._option_string_actions else []
+            cases += [pytest.param(line + [f"{flag}={text}", *out], flag,
+                                   id=f"{command} {flag} {text}") for text in refused]
+    return cases, unbounded
+
+
+def test_every_numeric_flag_declares_a_range():
+    """A setting's `low`/`high`/`above` (or search.ranges' types): −inf for a signed one."""
+    assert not numeric_flag_cases()[1], "numeric flags without a range (search.ranges)"
+
+
+@pytest.mark.parametrize("argv, flag", numeric_flag_cases()[0])
+def test_every_numeric_flag_refuses_nan_inf_and_meaningless_values(argv, flag, tmp_path,
+                                                                   capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genart: error: "), err
+    assert flag in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == []

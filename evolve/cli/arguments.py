@@ -174,6 +174,11 @@ def settings_file(path: str, parser: argparse.ArgumentParser) -> dict:
         for option in action.option_strings:
             if option.startswith("--"):
                 by_key[option[2:].replace("-", "_")] = action
+    unknown = sorted(key for key in data if key.replace("-", "_") not in by_key
+                     and key.replace("-", "_") not in positionals)
+    if unknown:
+        raise RunError(f"{path} has unknown settings {unknown}; use the names of "
+                       f"`genart {parser.prog.split()[-1]} --help`'s flags")
     tokens, values = [], {}
     for key, value in data.items():
         name = key.replace("-", "_")
@@ -181,12 +186,8 @@ def settings_file(path: str, parser: argparse.ArgumentParser) -> dict:
             if not isinstance(value, (str, int)) or isinstance(value, bool):
                 raise RunError(f"{path}: {key} must be text, got {value!r}")
             values[name] = str(value)
-        elif name in by_key:
-            tokens += _tokens(path, key, value, by_key[name])
         else:
-            command = parser.prog.split()[-1]
-            raise RunError(f"{path} has an unknown setting {key!r}; use the names of "
-                           f"`genart {command} --help`'s flags")
+            tokens += _tokens(path, key, value, by_key[name])
     try:
         parsed = parser.parse_args(tokens, namespace=argparse.Namespace())
     except RunError as error:
