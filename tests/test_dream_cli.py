@@ -72,7 +72,7 @@ def test_polish_dreams_best_records_into_the_gallery(tmp_path):
     for stem, fitness, formula in [("0000", 0.1, "mul(x, y)"), ("0001", 0.3, FORMULA)]:
         (run.records / f"{stem}.formula").write_text(formula)
         write_json(run.records / f"{stem}.json", {"fitness": fitness, "generation": 0})
-    assert main(["polish", str(run.path), "--top", "1", "--size", "64", *SMALL]) == 0
+    assert main(["polish", str(run.path), "--top", "1", "--size", "64", "--dream", *SMALL]) == 0
     assert sorted(p.name for p in (run.path / "polished").iterdir()) == ["0001.json", "0001.png"]
     scores = json.loads((run.path / "polished" / "0001.json").read_text())
     assert {"prob_before", "prob_after", "residual_before", "residual_after"} <= set(scores)

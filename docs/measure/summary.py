@@ -29,7 +29,11 @@ def main() -> None:
     audit = json.loads((run / "audit.json").read_text())
     item = audit["items"][-1]
     cells = "  ".join(f"{name.replace('efficientnet-', '')} {row['top1_rate']:.2f}/"
-                      f"{row['median_rank']:.0f}" for name, row in item["models"].items())
+                      f"{row['median_rank']:.0f}"
+                      + (f" grey {row['grey']['top1_rate']:.2f}" if "grey" in row else "")
+                      for name, row in item["models"].items())
+    if item.get("figure"):
+        cells += f"  coverage {item['coverage']:.2f}"
     print(f"{args.label:>14} seed {config['seed']:>2}  gens {log[-1]['generation']:>4}  "
           f"record {item['key']}  p {item['confidence']:.3f}  {cells}  "
           f"slope {item['slope']:.2f}  residual {item['residual']:.3f}  "

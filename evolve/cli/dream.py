@@ -11,6 +11,9 @@ from genart import save_png
 from evolve.cli.arguments import float_in, int_in, number
 from evolve.errors import RunError
 from evolve.search.settings import resolve_device
+from evolve.runfolder.constant_polish import (POLISH_LR, POLISH_STEPS, POLISH_TUNE_SIZE,
+                                              constant_polish_lines, polish_constants,
+                                              tunes_constants)
 from evolve.runfolder.polish import (DEFAULT_LAYER, DreamSpec, dream_objective, load_source, parse_channels, polish_run,
                            polished_summary, sweep_sheet, write_zoom)
 from scorers import load_model
@@ -125,6 +128,8 @@ def _sweep(args, model, image, spec: DreamSpec, options: dict, out: Path) -> int
 
 
 def run_polish(args) -> int:
+    if not args.dream and tunes_constants(Path(args.run)):    # robust runs: keep robustness
+        return run_constant_polish(args)
     device = resolve_device(args.device)
     options = dream_options(args)
     model = load_model(args.model, device)
@@ -137,6 +142,36 @@ def run_polish(args) -> int:
         print(line)
     print(f"gallery: {Path(args.run) / 'index.html'}")
     return 0
+
+
+def run_constant_polish(args) -> int:
+    """`genart polish` of a robust run: its records tuned through their constants under the
+    run's own networks and views (evolve/runfolder/constant_polish.py)."""
+    results = polish_constants(Path(args.run), top=args.top, size=args.size,
+                               steps=args.tune_steps, tune_size=args.tune_size, lr=args.tune_lr,
+                               device=resolve_device(args.device),
+                               on_record=lambda stem: print(f"polishing record {stem} "
+                                                            "through its constants", flush=True))
+    for line in constant_polish_lines(results):
+        print(line)
+    print(f"gallery: {Path(args.run) / 'index.html'}")
+    return 0
+
+
+def add_polish_options(parser: argparse.ArgumentParser) -> None:
+    """`polish`'s choice of mode and the constant polish's settings (issue 20 item 5)."""
+    group = parser.add_argument_group("polish")
+    group.add_argument("--dream", action="store_true",
+                       help="DeepDream pixel polish (the default for --fooling and layer runs); "
+                            "robust runs are otherwise tuned through their constants under "
+                            "their own networks and views")
+    group.add_argument("--tune-steps", type=int_in(1, 100000), default=POLISH_STEPS,
+                       help=f"Adam steps of the constant polish (default {POLISH_STEPS})")
+    group.add_argument("--tune-size", type=int_in(32, 4096), default=POLISH_TUNE_SIZE,
+                       help=f"render side while tuning (default {POLISH_TUNE_SIZE})")
+    group.add_argument("--tune-lr", type=number(float, high=10.0, above=0.0),
+                       default=POLISH_LR,
+                       help=f"Adam learning rate of the constant polish (default {POLISH_LR})")
 
 
 def add_dream_options(parser: argparse.ArgumentParser, *, steps: int = 10) -> None:
@@ -197,13 +232,15 @@ def register(sub) -> None:
     add_dream_options(parser)
     parser.set_defaults(func=run_dream)
 
-    polish = sub.add_parser("polish", help="dream a run's best records at high resolution")
+    polish = sub.add_parser("polish", help="a run's best records at high resolution: robust "
+                            "runs tuned through their constants, others dreamed")
     polish.add_argument("run", metavar="RUN", help="run folder (runs/NAME)")
     polish.add_argument("--top", type=int_in(1, 10000), default=3,
                         help="how many records, best first")
     polish.add_argument("--size", type=int_in(8, MAX_DREAM), default=2048,
                         help="render side in pixels")
     add_dream_options(polish)
+    add_polish_options(polish)
     polish.set_defaults(func=run_polish)
 
 
@@ -211,6 +248,7 @@ def polish_after_run(run: Path, args) -> int:
     """`genart evolve … --polish K`: polish the run's K best records with the default dream."""
     defaults = argparse.ArgumentParser()
     add_dream_options(defaults)
+    add_polish_options(defaults)
     options = defaults.parse_args(["--device", args.device, "--model", args.model,
                                    "--seed", str(args.seed)])
     options.run, options.top, options.size = str(run), args.polish, args.polish_size

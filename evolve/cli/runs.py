@@ -121,7 +121,8 @@ def register(sub) -> None:
     groups["output"].add_argument("--out", help="run folder (default runs/<target>-<time>)")
     groups["output"].add_argument(
         "--polish", type=int_in(0, 1000), nargs="?", const=3, default=0, metavar="K",
-        help="at the end, dream the K best records into RUN/polished (default K 3)")
+        help="at the end, polish the K best records into RUN/polished (default K 3): robust "
+             "runs through their constants, --fooling and layer runs by DeepDream")
     groups["output"].add_argument("--polish-size", type=int_in(8, 16384), default=1024,
                                   help="render side for --polish")
     add_budget_arguments(p, "in all (default: 30 minutes)")

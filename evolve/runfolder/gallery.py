@@ -20,7 +20,7 @@ from evolve.runfolder.rundir import RunDir, write_atomic
 
 logger = logging.getLogger(__name__)
 EXTRA_SECTIONS = (("pareto", "Pareto front (objective vs naturalness residual)"),
-                  ("polished", "Polished (DeepDream)"))
+                  ("polished", "Polished (constants under the run's views, or DeepDream)"))
 
 
 def build_gallery(run: RunDir) -> Path:

@@ -1,0 +1,92 @@
+"""`genart polish` of a robust run (issue 20 item 5): a tiny real run's best record tuned through
+its own constants under the run's networks and views, the held-out judge before and after."""
+import json
+
+import pytest
+import torch
+
+import evolve.runfolder.constant_polish as constant_polish
+from evolve.cli import main
+from evolve.runfolder.rundir import RunDir
+from evolve.search.robust import build_objective
+from genart import constants_of, parse, read_png, render_batch
+from scorers import JUDGE_SEED, draw_views, judge_scores, load_model, resolve_classes
+
+
+@pytest.fixture(scope="module")
+def robust_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("polish") / "crab"
+    assert main(["evolve", "crab", "--models", "efficientnet-lite0", "--judge",
+                 "efficientnet-lite2", "--judge-views", "2", "--views", "2", "--view-grey", "0.5",
+                 "--view-blur", "0.5", "--pop", "4", "--size", "32", "--record-size", "0",
+                 "--tune-steps", "1", "--tune-min-constants", "0", "--generations", "1",
+                 "--seed", "5", "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_the_run_trains_on_its_view_chances(robust_run):
+    config = RunDir.open(robust_run).read_config()
+    assert (config.view_grey, config.view_blur, config.view_jitter) == (0.5, 0.5, 0.0)
+    objective, _ = build_objective(config, torch.device("cpu"))
+    assert objective.views.chances == (0.5, 0.0, 0.5, 0.0)
+    assert objective.redrawn(7).views.chances == (0.5, 0.0, 0.5, 0.0)
+
+
+def test_polish_tunes_constants_under_the_runs_objective_and_reports_the_judge(
+        robust_run, monkeypatch, capsys):
+    seen = []
+    real = constant_polish.tune_constants
+
+    def spy(genomes, objective, *args, **kwargs):
+        seen.append((objective, kwargs))
+        return real(genomes, objective, *args, **kwargs)
+    monkeypatch.setattr(constant_polish, "tune_constants", spy)
+    assert main(["polish", str(robust_run), "--top", "1", "--size", "48", "--tune-steps", "2",
+                 "--tune-size", "64", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    (objective, kwargs), = seen                          # the run's networks, chances, steps
+    assert [m.name for m in objective.models] == ["efficientnet-lite0"]
+    assert objective.views.count == 2 and objective.views.chances == (0.5, 0.0, 0.5, 0.0)
+    assert kwargs["steps"] == 2 and kwargs["size"] == 64
+    assert kwargs["lr"] == constant_polish.POLISH_LR
+    assert kwargs["view_seed"](0) != kwargs["view_seed"](1)     # views redrawn every step
+
+    polished = sorted(p.name for p in (robust_run / "polished").iterdir())
+    stem = polished[0].split(".")[0]
+    assert polished == [f"{stem}.formula", f"{stem}.json", f"{stem}.png"]
+    scores = json.loads((robust_run / "polished" / f"{stem}.json").read_text())
+    before = parse((robust_run / "records" / f"{stem}.formula").read_text().strip())
+    after = parse((robust_run / "polished" / f"{stem}.formula").read_text().strip())
+    assert scores["mode"] == "constants" and scores["formula"] == str(after)
+    assert len(constants_of(after)) == len(constants_of(before))        # the same tree
+    assert [type(n) for n in after] == [type(n) for n in before]
+    assert scores["kept"] == (scores["fixed_fitness_after"] >= scores["fixed_fitness_before"])
+    assert scores["kept"] or str(after) == str(before)
+    image, text = read_png(robust_run / "polished" / f"{stem}.png")
+    assert image.shape == (3, 48, 48) and text["formula"] == str(after)
+
+    lite2 = load_model("efficientnet-lite2", "cpu")          # the judge, recomputed here
+    crab = resolve_classes("crab", lite2.class_names)
+    for when, genome in (("before", before), ("after", after)):
+        with torch.inference_mode():
+            rendered = render_batch([genome], lite2.input_size, "cpu")
+        expected = judge_scores(rendered, lite2, crab, draw_views(2, JUDGE_SEED)).row(0)
+        got = scores["judge"][when]
+        assert got["probability"] == pytest.approx(expected["probability"], rel=1e-4), when
+        assert got["median_rank"] == expected["median_rank"], when
+    assert scores["judge"]["model"] == "efficientnet-lite2"
+    line = next(l for l in printed.splitlines() if l.startswith(str(robust_run / "polished")))
+    judge = scores["judge"]
+    assert (f"judge efficientnet-lite2: p {judge['before']['probability']:.3f} -> "
+            f"{judge['after']['probability']:.3f}") in line
+
+
+def test_dream_flag_and_fooling_runs_keep_the_pixel_polish(robust_run, tmp_path):
+    assert constant_polish.tunes_constants(robust_run)
+    fooling = tmp_path / "fooling"
+    assert main(["evolve", "crab", "--fooling", "--judge", "none", "--pop", "4", "--size", "32",
+                 "--record-size", "0", "--tune-steps", "1", "--generations", "1",
+                 "--device", "cpu", "--out", str(fooling), "--quiet"]) == 0
+    assert not constant_polish.tunes_constants(fooling)
+    with pytest.raises(Exception, match="--dream"):
+        constant_polish.polish_constants(fooling, top=1, size=32, device=torch.device("cpu"))
