@@ -131,7 +131,8 @@ def test_survival_columns_on_a_real_photo_match_a_plain_computation(lite0):
     assert rows[0]["coverage"] == pytest.approx(alpha.mean().item(), abs=1e-6)
     assert rows[1]["coverage"] == 1.0
     on_white = photo * alpha + (1 - alpha)
-    grey = (0.299 * photo[:, :1] + 0.587 * photo[:, 1:2] + 0.114 * photo[:, 2:]).expand(1, 3, -1, -1)
+    grey = 0.299 * photo[:, :1] + 0.587 * photo[:, 1:2] + 0.114 * photo[:, 2:]
+    grey = grey.expand(1, 3, -1, -1)
     checks = [(figure, plain_view_scores(on_white, lite0, own, matrices)),
               (plain_photo, plain_view_scores(photo, lite0, own, matrices)),
               (plain_photo["grey"], plain_view_scores(grey, lite0, own, matrices))]
