@@ -90,3 +90,12 @@ def test_dream_flag_and_fooling_runs_keep_the_pixel_polish(robust_run, tmp_path)
     assert not constant_polish.tunes_constants(fooling)
     with pytest.raises(Exception, match="--dream"):
         constant_polish.polish_constants(fooling, top=1, size=32, device=torch.device("cpu"))
+
+
+def test_view_chances_are_refused_under_the_fooling_search(tmp_path, capsys):
+    out = tmp_path / "fooling"
+    assert main(["evolve", "crab", "--fooling", "--view-thumb", "0.5", "--generations", "1",
+                 "--device", "cpu", "--out", str(out)]) == 2
+    assert "--view-thumb is ignored here" in capsys.readouterr().err and not out.exists()
+    assert main(["evolve", "crab", "--view-blur", "1.5", "--out", str(out)]) == 2
+    assert "--view-blur" in capsys.readouterr().err and not out.exists()

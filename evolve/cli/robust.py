@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from evolve.errors import RunError
 
-ROBUST_ONLY = ("models", "views", "class_score", "ensemble")   # unused by the fooling search
+ROBUST_ONLY = ("models", "views", "class_score", "ensemble",   # unused by the fooling search
+               "view_grey", "view_jitter", "view_blur", "view_thumb")
 
 
 def robust_values(values: dict, defaults, *, hint: str = "leave out --fooling") -> dict:
