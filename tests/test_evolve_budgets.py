@@ -54,7 +54,7 @@ def test_a_time_budget_stops_tuning_mid_generation_and_the_run_resumes(lite0, tm
     drive(session)
     took = time.monotonic() - began
     assert took < 15, f"a 3 s budget ran {took:.1f} s"
-    assert network_passes() - before > 20        # it was tuning (10 000 steps cannot finish)
+    assert network_passes() - before > 4         # it was tuning (10 000 steps cannot finish)
     state = json.loads((out / "checkpoint.json").read_text())
     assert state["generation"] == 0 and logged(out) == [0]    # the half generation: not kept
     assert budget <= state["elapsed"] < budget + 5            # its seconds count all the same
