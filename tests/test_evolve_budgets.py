@@ -97,7 +97,12 @@ def test_stopped_mid_tuning_and_resumed_ends_identical_to_uninterrupted(lite0, t
     drive(session)
     release(session)
     assert logged(out) == [0, 1, 2, 3]
-    assert comparable(out) == comparable(tmp_path / "reference")   # population, RNG, hall …
+    resumed, uninterrupted = comparable(out), comparable(tmp_path / "reference")
+    # A stopped run saves its best so far as a record: one record more, the rest identical.
+    assert resumed.pop("records") == uninterrupted.pop("records") + 1
+    assert resumed == uninterrupted                          # population, RNG, hall, last record
+    stopped_at = json.loads((out / "records" / "0001.json").read_text())
+    assert stopped_at["generation"] == 1
 
 
 def test_sigint_mid_generation_leaves_a_checkpoint_that_resume_continues(tmp_path):
