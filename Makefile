@@ -20,7 +20,7 @@ run: install
 	$(BIN)/genart evolve crab --minutes 4 --out runs/demo-crab
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=12
 
 bench: install
 	$(BIN)/genart bench

@@ -2,19 +2,16 @@
 mid-tuning, the checkpoint is the last complete one, and a resumed run ends as if never stopped."""
 import inspect
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 
 from evolve.cli import main
-from evolve.runfolder.rundir import WALL_CLOCK_FIELDS
 from evolve.runfolder.session import drive, extend_budget, resume_run, start_run
 from evolve.search.settings import RunConfig
+from runs import ENV, comparable
 from scorers import passes_counted
-
-ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
 
 
 def small(**budget) -> RunConfig:
@@ -27,13 +24,6 @@ def small(**budget) -> RunConfig:
 def release(session) -> None:
     """Drop the run folder's lock, as the process exiting would (a resume in this process)."""
     session.run._lock_file.close()
-
-
-def comparable(path) -> dict:
-    state = json.loads((path / "checkpoint.json").read_text())
-    for name in WALL_CLOCK_FIELDS:
-        state.pop(name)
-    return state
 
 
 def logged(path) -> list[int]:

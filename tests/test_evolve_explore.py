@@ -1,31 +1,17 @@
 """MAP-Elites explorer: the archive's claiming rule, a real small run, kill -9 and resume."""
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
 from evolve.search.archive import Archive, Elite
+from runs import finished, genart, kill_at_generation
 
 CLASSES = "crab,723,906,946,506,90"          # 5 crab classes + 5 others: 10 cells
 SMALL = ["--classes", CLASSES, "--pop", "16", "--size", "64", "--tune-steps", "1",
          "--naturalness", "0", "--seed", "5", "--device", "cpu", "--quiet"]
-ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
-
-
-def genart(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evolve", *args], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finished(process: subprocess.Popen) -> str:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return out
 
 
 def test_one_image_that_beats_two_cells_occupies_both():
@@ -59,19 +45,7 @@ def elites(archive_state: dict) -> dict:
 def killed_explore(out, generation: int, *args) -> dict:
     """Start `genart explore ARGS --out OUT`, SIGKILL it once a checkpoint of `generation` is
     on disk, and return that checkpoint."""
-    process = genart("explore", *args, "--out", str(out))
-    checkpoint = out / "checkpoint.json"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if json.loads(checkpoint.read_text())["generation"] >= generation:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    return json.loads(checkpoint.read_text())
+    return kill_at_generation(genart("explore", *args, "--out", str(out)), out, generation, 90)
 
 
 def test_small_explore_writes_archive_and_resumes_after_kill(tmp_path):

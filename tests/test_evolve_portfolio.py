@@ -1,20 +1,15 @@
 """The portfolio: niches by descriptors on hand-made images, one elite per niche, stall restarts,
 and a real run whose portfolio and look records survive kill -9 and resume identically."""
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
 
-from evolve.runfolder.rundir import WALL_CLOCK_FIELDS
 from evolve.search.portfolio import Portfolio
 from evolve.search.settings import RunConfig
 from genart import parse, render_batch
+from runs import comparable, finished, genart, kill_at_generation
 from scorers.descriptors import (DETAIL_NAMES, HUE_NAMES, NICHES, detail_level, dominant_hue,
                                  niche_name, niche_of)
 
@@ -25,7 +20,6 @@ RUN = ["crab", "--pop", "8", "--size", "64", "--record-size", "0", "--tune-steps
        "--tune-share", "0.1", "--views", "1", "--judge", "none", "--seed", "5", "--device",
        "cpu", "--quiet", "--portfolio-bar", "-100", "--stall-generations", "1"]
 GENERATIONS = 4
-ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
 
 
 def flat(r, g, b) -> torch.Tensor:
@@ -114,23 +108,6 @@ def test_a_config_written_before_portfolios_resumes_without_one():
 
 # --- a real run: records of looks, kill -9 and resume ----------------------------------------
 
-def genart(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evolve", *args], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finished(process) -> str:
-    out, err = process.communicate(timeout=180)
-    assert process.returncode == 0, err
-    return out
-
-
-def comparable(path) -> dict:
-    state = json.loads((path / "checkpoint.json").read_text())
-    for name in WALL_CLOCK_FIELDS:
-        state.pop(name)
-    return state
-
 
 def records(path) -> list[dict]:
     rows = []
@@ -172,15 +149,7 @@ def test_records_include_each_looks_gains(reference_run):
 def test_portfolio_survives_kill_and_resumes_identically(reference_run, tmp_path):
     out = tmp_path / "killed"
     process = genart("evolve", *RUN, "--generations", str(GENERATIONS), "--out", str(out))
-    checkpoint = out / "checkpoint.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if checkpoint.exists() and json.loads(checkpoint.read_text())["generation"] >= 2:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    killed = json.loads(checkpoint.read_text())
+    killed = kill_at_generation(process, out, 2)
     assert killed["generation"] < GENERATIONS, "killed too late"
     assert killed["portfolio"]["archive"]["cells"], "killed before the portfolio filled"
     finished(genart("resume", str(out), "--quiet"))

@@ -1,42 +1,19 @@
 """Real runs on disk: folder anatomy, kill -9 and resume, corrupt checkpoints, the gallery."""
 import hashlib
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
 
 import pytest
 
 from evolve.cli import main
-from evolve.runfolder.rundir import WALL_CLOCK_FIELDS
 from genart import parse, read_formula, read_png, render_batch
+from runs import comparable, finished, genart, kill_at_generation
 
 SMALL = ["crab", "--pop", "12", "--size", "64", "--record-size", "96", "--tune-steps", "2",
          "--tune-share", "0.1", "--seed", "3", "--device", "cpu", "--quiet"]
 GENERATIONS = 4
-ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}     # busy-waiting threads stall a shared CPU
-
-
-def genart(*args, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evolve", *args], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
-
-
-def finished(process: subprocess.Popen) -> str:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return out
-
-
-def comparable(path) -> dict:
-    state = json.loads((path / "checkpoint.json").read_text())
-    for name in WALL_CLOCK_FIELDS:
-        state.pop(name)
-    return state
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +63,7 @@ def test_small_run_writes_the_whole_folder(reference_run):
 def test_killed_run_resumes_to_the_same_checkpoint(reference_run, tmp_path):
     out = tmp_path / "killed"
     process = genart("evolve", *SMALL, "--generations", str(GENERATIONS), "--out", str(out))
-    checkpoint = out / "checkpoint.json"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if checkpoint.exists() and json.loads(checkpoint.read_text())["generation"] >= 2:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    assert json.loads(checkpoint.read_text())["generation"] < GENERATIONS, "killed too late"
+    assert kill_at_generation(process, out, 2, 90)["generation"] < GENERATIONS, "killed too late"
     finished(genart("resume", str(out), "--quiet"))
     assert comparable(out) == comparable(reference_run)
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
