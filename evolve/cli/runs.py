@@ -18,6 +18,7 @@ from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.rundir import RunDir, default_out
 from evolve.runfolder.sources import resolve_sources
+from evolve.search.robust import form_defaults, is_robust
 from evolve.search.settings import GROUPS, RunConfig, flag_name
 from evolve.runfolder.session import resume_run, start_run
 
@@ -46,8 +47,10 @@ def evolve_config(args) -> RunConfig:
     values = robust_values({**config_values(RunConfig, args), **run_budget(args)}, DEFAULTS)
     RunConfig(**values)                   # every setting checked before a source is read
     picked = resolve_sources(getattr(args, "from")) if getattr(args, "from") else []
-    return RunConfig(**values, parents=tuple(p.formula for p in picked),
-                     parent_sources=tuple(p.source for p in picked))
+    parents = tuple(p.formula for p in picked)
+    if is_robust(RunConfig(**values)):    # the form levers: defaults the line and file override
+        values = {**form_defaults(values["target"], parents), **values}
+    return RunConfig(**values, parents=parents, parent_sources=tuple(p.source for p in picked))
 
 
 def run_evolve(args) -> int:

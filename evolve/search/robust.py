@@ -11,8 +11,12 @@ import hashlib
 
 import torch
 
+from genart import parse
+from genart.figure import is_figure
 from scorers import (CoverageBand, EnsembleObjective, ModelUnavailableError, draw_views,
                      load_model, make_objective, no_views)
+from scorers.classes import resolve_classes
+from scorers.errors import UnknownClassError
 
 from evolve.errors import RunError
 from evolve.search.settings import RunConfig
@@ -81,3 +85,25 @@ def scoring_networks(config: RunConfig) -> list[str]:
     """The networks whose scores selection sees: the ensemble under the robust search, else
     --model alone (fooling, a layer target). Run files name these."""
     return config.model_names() if is_robust(config) else [config.model]
+
+
+# Issue 20's form levers together, chosen on seeds 10–12 against today's search (5-minute runs,
+# docs/measurements.md): a symmetric figure over redrawn grounds, the class's template where
+# there is one, tuning that keeps coefficients ≤ 4, and a quarter of the views grey.
+FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 4.0,
+                 "view_grey": 0.25}
+
+
+def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:
+    """The robust class search's defaults for the picture's form, given its target and picked
+    parents: with parents, only what leaves their pictures as they are (a figure start when
+    every parent is a figure; grey views); without, FORM_DEFAULTS and the target's template."""
+    if parents:
+        figures = all(is_figure(parse(p)) for p in parents)
+        return {"view_grey": FORM_DEFAULTS["view_grey"],
+                **({"start_form": "figure"} if figures else {})}
+    try:
+        crab = set(resolve_classes(target)) <= set(resolve_classes("crab"))
+    except UnknownClassError:
+        crab = False                       # the run's own checks say what is wrong with it
+    return {**FORM_DEFAULTS, **({"template": "crab"} if crab else {})}

@@ -179,7 +179,8 @@ class RunConfig:
                                  "formulas", "search", low=0.0, high=1.0, aliases=("sine-share",))
     start_form: str = setting("cppn", "capacity-rich start formulas: sine sums per channel, "
                               "sine sums on decorrelated colour axes, or CPPN-style "
-                              "tanh/sin/bump units (cppn: best held-out score of the three)",
+                              "tanh/sin/bump units, or figure(colour, alpha) (a robust class search "
+                              "starts figure; others cppn)",
                               "search", flag="start", choices=START_FORMS)
     start_terms: int = setting(Start.terms, "sines per channel (or latent) of a start formula; "
                                "a cppn's hidden units", "search", low=1, high=1024)
@@ -232,9 +233,11 @@ class RunConfig:
                                  "formulas, so capacity grows", "search", low=0, high=1024)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
-                            "left-right symmetric", "search", choices=("none", "mirror"))
+                            "left-right symmetric (a robust class search: mirror)", "search",
+                            choices=("none", "mirror"))
     template: str = setting("none", "seed jittered copies of a class-shaped figure formula "
-                            "into the first population", "search", choices=("none", "crab"))
+                            "into the first population (a robust crab search: crab)", "search",
+                            choices=("none", "crab"))
     template_share: float = setting(0.25, "share of the first population that is --template "
                                     "copies", "search", low=0.0, high=1.0)
     coverage_low: float = setting(0.15, "figures (--start figure, --template) covering less "
@@ -245,10 +248,12 @@ class RunConfig:
     coverage_cost: float = setting(10.0, "margin units per unit of coverage outside "
                                    "[--coverage-low, --coverage-high]", "scoring", low=0.0)
     max_frequency: float = setting(0.0, "constant tuning clamps every coefficient of x, y or "
-                                   "r to ±this (0: unbounded)", "search", low=0.0)
+                                   "r to ±this (0: unbounded; a robust class search: 4)", "search",
+                                   low=0.0)
     # views that take colour and texture away (issue 20 item 3): each training view's chance of
     # each (scorers.draw_views); the judge's and audit's fixed views never have them
-    view_grey: float = setting(0.0, "chance that a training view is grey (colour taken away)",
+    view_grey: float = setting(0.0, "chance that a training view is grey (colour taken away; "
+                               "a robust class search: 0.25)",
                                "robust", low=0.0, high=1.0)
     view_jitter: float = setting(0.0, "chance that a training view is colour-jittered "
                                  "(brightness, saturation, hue)", "robust", low=0.0, high=1.0)
