@@ -77,7 +77,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("picks")
     for name, start, seed in (("A", "cppn", "1"), ("B", "sines", "2")):
         assert main(["evolve", "crab", *TINY, "--generations", "1", start_share_flag(), "1",
-                     "--start", start, "--seed", seed, "--out", str(root / name)]) == 0
+                     "--start", start, "--template", "none", "--seed", seed,
+                     "--out", str(root / name)]) == 0
     shutil.copy(root / "B" / "records" / "0000.png", root / "picked.png")
     assert main(["evolve", "crab", *TINY, "--pop", str(BRED), "--generations", "0",
                  "--out", str(root / "C"), "--from",

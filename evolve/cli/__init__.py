@@ -67,9 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line; with --config FILE.toml, the file's settings become the
-    command's defaults and the line is parsed again, so flags given on it win."""
+    command's defaults and the line is parsed again, so flags given on it win. `args.given`
+    names the settings the line or the file set (the rest are defaults)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    values = {}
     if getattr(args, "config", None):
         command = parser.commands[args.command]
         values = settings_file(args.config, command)
@@ -77,7 +79,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             values = {k: v for k, v in values.items() if "--" + k not in BUDGET_FLAGS}
         command.set_defaults(**values)      # a budget on the line replaces the file's
         args = parser.parse_args(argv)
+    args.given = frozenset(values) | given_on_line(argv)
     return args
+
+
+def given_on_line(argv: list[str] | None) -> frozenset[str]:
+    """The settings the command line names itself: argparse run again with no defaults."""
+    parser = build_parser()
+    for command in parser.commands.values():
+        for action in command._actions:
+            action.default = argparse.SUPPRESS
+    return frozenset(vars(parser.parse_args(argv)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,7 +49,9 @@ def evolve_config(args) -> RunConfig:
     picked = resolve_sources(getattr(args, "from")) if getattr(args, "from") else []
     parents = tuple(p.formula for p in picked)
     if is_robust(RunConfig(**values)):    # the form levers: defaults the line and file override
-        values = {**form_defaults(values["target"], parents), **values}
+        given = getattr(args, "given", frozenset())
+        values.update({name: value for name, value in
+                       form_defaults(values["target"], parents).items() if name not in given})
     return RunConfig(**values, parents=parents, parent_sources=tuple(p.source for p in picked))
 
 
