@@ -65,10 +65,7 @@ def polish_constants(path: Path, *, top: int, size: int, steps: int = POLISH_STE
         raise RunError(f"{path} is a --fooling or layer run: polish it with --dream")
     if top < 1 or steps < 1 or tune_size < 32:
         raise RunError("--top and --tune-steps must be at least 1 and --tune-size at least 32")
-    entries = sorted(run.record_entries(), key=lambda e: e.get("fitness", 0.0), reverse=True)
-    entries = [e for e in entries if (run.records / f"{e['stem']}.formula").is_file()][:top]
-    if not entries:
-        raise RunError(f"{path} has no records with formulas yet; let the run go longer")
+    entries = run.best_records(top)
     objective, _ = build_objective(config, device)
     fixed = objective.with_views(draw_views(FIXED_VIEWS, JUDGE_SEED, **view_chances(config)))
     judge = make_judge(config, device)

@@ -160,10 +160,7 @@ def polish_run(path: Path, model, *, top: int, size: int, dream_options: dict,
     if top < 1:
         raise RunError(f"--top must be at least 1, got {top}")
     target = run.read_config().target
-    entries = sorted(run.record_entries(), key=lambda e: e.get("fitness", 0.0), reverse=True)
-    entries = [e for e in entries if (run.records / f"{e['stem']}.formula").is_file()][:top]
-    if not entries:
-        raise RunError(f"{path} has no records with formulas yet; let the run go longer")
+    entries = run.best_records(top)
     if spec is None or not (spec.layers or spec.target_class):
         objective = make_objective(target, model, log=True,
                                    reduce=spec.objective if spec else "l2")

@@ -209,6 +209,15 @@ class RunDir:
                 entries.append(entry)
         return entries
 
+    def best_records(self, top: int) -> list[dict]:
+        """The `top` fittest records that have a formula file, best first (what polish works
+        on); RunError when there is none yet."""
+        entries = sorted(self.record_entries(), key=lambda e: e.get("fitness", 0.0), reverse=True)
+        entries = [e for e in entries if (self.records / f"{e['stem']}.formula").is_file()][:top]
+        if not entries:
+            raise RunError(f"{self.path} has no records with formulas yet; let the run go longer")
+        return entries
+
     def optional_json(self, path: Path, what: str, needed: tuple = ()) -> dict | None:
         """A JSON object file that the run can do without: None when absent; when corrupt, not
         an object, or lacking a `needed` key, None and one warning naming it (`skipped`)."""
