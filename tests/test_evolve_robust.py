@@ -8,8 +8,10 @@ import torch
 from evolve.cli import main
 from evolve.search.loop import Evaluator, Evolution, make_naturalness
 from evolve.search.operators import initial_population
+from evolve.search.parents import template_slots
 from evolve.search.robust import build_objective, view_seed
 from evolve.search.settings import RunConfig
+from evolve.search.templates import crab_formula
 from genart import constants_of, parse
 from scorers import EnsembleObjective
 
@@ -115,6 +117,28 @@ def test_tuning_goes_to_the_best_genome_that_has_constants_to_tune():
                        evolution.evaluator)
     assert legacy.config.fooling and legacy.config.tune_min_constants == 0   # as it ran
     assert str(legacy._tune([flat, rich])[0]) == str(flat)
+
+
+def test_the_first_tuning_goes_to_the_template_even_when_it_scores_last():
+    config = RunConfig(target="crab", population=8, template="crab", template_share=0.25,
+                       start_form="figure", tune_share=0.25, tune_steps=1, device="cpu", size=16,
+                       views=2, judge="none")
+    objective, _ = build_objective(config, torch.device("cpu"))
+    evolution = Evolution(config, Evaluator(objective, make_naturalness(config), size=16,
+                                            device=torch.device("cpu")))
+    evolution.start()
+    copies = [str(g) for g in evolution.population[-2:]]
+    assert copies[0] == str(parse(crab_formula()))
+    for rank, genome in enumerate(evolution.population):        # the copies score lowest
+        genome.parts = {**genome.parts, "fitness": float(rank - 10 * (str(genome) in copies))}
+    order = [str(g) for g in evolution._tuning_order()]
+    assert order[:2] == copies[::-1]                             # the better copy first
+    assert order[2:] == [str(g) for g in sorted(evolution.population[:-2],
+                                                key=lambda g: -g.parts["fitness"])]
+    evolution.generation = 1                                     # later: leaders only
+    assert str(evolution._tuning_order()[0]) == str(evolution.population[-3])
+    none = dataclasses.replace(config, template="none")
+    assert template_slots(none) == 0 and template_slots(config) == 2
 
 
 def test_a_config_from_before_start_forms_resumes_with_sine_sums():

@@ -8,6 +8,8 @@ import subprocess
 import pytest
 
 from evolve.cli import main
+from evolve.runfolder.session import checkpoint, record_best, start_run
+from evolve.search.settings import RunConfig
 from genart import parse, read_formula, read_png, render_batch
 from runs import comparable, finished, genart, kill_at_generation
 
@@ -134,3 +136,23 @@ def test_a_run_in_progress_cannot_be_resumed_twice(reference_run, tmp_path, caps
     holder.lock()
     assert main(["resume", str(run), "--generations", "1"]) == 2
     assert "another process" in capsys.readouterr().err
+
+
+def test_the_same_best_scored_higher_under_new_views_is_not_recorded_twice(tmp_path):
+    config = RunConfig(target="crab", population=4, size=32, record_size=0, views=2,
+                       tune=False, judge="none", device="cpu", generations=1)
+    session = start_run(tmp_path / "run", config)
+    assert session.records == 1                              # generation 0's best
+    best = session.evolution.best
+    best.parts = {**best.parts, "fitness": best.parts["fitness"] + 1.0}
+    record_best(session)
+    assert session.records == 1 and session.last_record == best.parts["fitness"]
+    other = next(g for g in session.evolution.population if str(g) != str(best))
+    other.parts = {**other.parts, "fitness": best.parts["fitness"] + 1.0}
+    session.evolution.best = other
+    record_best(session)
+    assert session.records == 2
+    assert (tmp_path / "run" / "records" / "0001.formula").read_text().strip() == str(other)
+    checkpoint(session)
+    state = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert state["last_formula"] == str(other)

@@ -44,6 +44,7 @@ class Session:
     model: object
     records: int = 0
     last_record: float = float("-inf")
+    last_formula: str = ""               # the genome text of the last best record
     elapsed_before: float = 0.0          # seconds of evolution in earlier invocations
     last_record_time: float = 0.0        # run seconds at the last record (not checkpointed)
     started: float = field(default_factory=time.monotonic)
@@ -114,7 +115,9 @@ def resume_run(path, *, extra_generations: int | None = None,
         run.truncate_log(state["generation"])
         run.drop_records_from(state["records"])
         session = Session(run, config, evolution, model, records=state["records"],
-                          last_record=state["last_record"], elapsed_before=state["elapsed"],
+                          last_record=state["last_record"],
+                          last_formula=state.get("last_formula", ""),
+                          elapsed_before=state["elapsed"],
                           last_record_time=state["elapsed"], judge=judge)
     extend_budget(session, extra_generations, extra_seconds)
     return session
@@ -205,7 +208,7 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     stale = session.elapsed - session.last_record_time >= RECORD_EVERY_S
     if (scalar(best) >= session.last_record + config.record_gain
             or (stale and scalar(best) > session.last_record)):
-        write_record(session, best)
+        record_best(session)
     niche = evolution.portfolio.due_record(best)           # a look's gain (search.portfolio)
     if niche is not None:
         write_record(session, evolution.portfolio.elite(niche), niche)
@@ -243,6 +246,16 @@ def _tuned_count(config: RunConfig) -> int:
 def _class_name(model, index: int) -> str:
     names = getattr(model, "class_names", None) or []
     return names[index] if 0 <= index < len(names) else str(index)
+
+
+def record_best(session: Session) -> None:
+    """A record of the run's best, unless it is the last record's formula scored higher under
+    this generation's views: then only the mark moves (no second record of the same picture)."""
+    best = session.evolution.best
+    if str(best) == session.last_formula:
+        session.last_record = scalar(best)
+        return
+    write_record(session, best)
 
 
 def write_record(session: Session, genome, niche: int | None = None) -> None:
@@ -287,7 +300,7 @@ def write_record(session: Session, genome, niche: int | None = None) -> None:
     if niche is not None:
         session.evolution.portfolio.recorded[niche] = parts["fitness"]
     else:
-        session.last_record = parts["fitness"]
+        session.last_record, session.last_formula = parts["fitness"], str(genome)
         session.last_record_time = session.elapsed
     build_gallery(session.run)
 
@@ -295,7 +308,7 @@ def write_record(session: Session, genome, niche: int | None = None) -> None:
 def checkpoint(session: Session) -> None:
     state = session.evolution.state()
     state.update(records=session.records, last_record=session.last_record,
-                 elapsed=session.elapsed)
+                 last_formula=session.last_formula, elapsed=session.elapsed)
     session.run.save_checkpoint(state)
     session.last_checkpoint = time.monotonic()
 
@@ -303,7 +316,7 @@ def checkpoint(session: Session) -> None:
 def finish(session: Session) -> None:
     """Final checkpoint, Pareto front (in --pareto runs) and gallery."""
     if scalar(session.evolution.best) > session.last_record:   # gains below record_gain
-        write_record(session, session.evolution.best)
+        record_best(session)
     checkpoint(session)
     if session.config.pareto:
         write_front(session)

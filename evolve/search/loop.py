@@ -25,7 +25,7 @@ from scorers.population import default_chunk
 from evolve.search import operators
 from evolve.search.emitter import climb_cells
 from evolve.search.operators import Pareto, Variation, clone
-from evolve.search.parents import first_population
+from evolve.search.parents import first_population, template_slots
 from evolve.search.portfolio import Portfolio
 from evolve.search.robust import is_robust, view_seed
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
@@ -206,7 +206,7 @@ class Evolution:
         c, pareto = self.config, self.config.pareto
         self.evaluator.use_views(view_seed(c.seed, self.generation + 1))   # this generation's
         known = {str(g): g for g in self.population + list(self.hall_of_fame)}
-        tuned = self._tune(sorted(self.population, key=scalar, reverse=True))
+        tuned = self._tune(self._tuning_order())
         elites = [] if pareto else [clone(g) for g in self.hall_of_fame[:c.elites]]
         restarted = self.portfolio.restart(self.generation, c.population - len(elites)
                                            - len(tuned), self.population)   # stalled: fresh
@@ -222,6 +222,20 @@ class Evolution:
         self.population = offspring
         self.generation += 1
         return made
+
+    def _tuning_order(self) -> list[Genome]:
+        """Leaders first; in the first step the --template copies first (the best of them).
+
+        A hand-drawn template scores low until its constants fit the networks (crab ~0.002 as
+        drawn, seed 23); ranked by fitness it is rarely tuned and selection can lose it at once
+        (seed 22's 60-minute run did), while one tuning step makes it the leader (seed 23).
+        """
+        ranked = sorted(self.population, key=scalar, reverse=True)
+        slots = template_slots(self.config) if self.generation == 0 else 0
+        if not slots:
+            return ranked
+        copies = {str(g) for g in self.population[-slots:]}
+        return sorted(ranked, key=lambda g: str(g) not in copies)       # stable: by fitness
 
     def _tune(self, ranked: list[Genome]) -> list[Genome]:
         """Tune the leaders; with two or more slots each leader is tried at lr and lr/10.

@@ -30,11 +30,17 @@ def first_population(config: RunConfig, toolbox: base.Toolbox,
     its last slots with jittered template copies."""
     if not config.parents:
         population = operators.initial_population(config.population, config.start())
-        copies = template_population(config.template,
-                                     round(config.population * config.template_share))
+        copies = template_population(config.template, template_slots(config))
         return population[:len(population) - len(copies)] + copies
     return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
                            variation, fresh=config.fresh_share, start=config.start())
+
+
+def template_slots(config: RunConfig) -> int:
+    """How many of generation 0's last slots hold --template copies (none when bred --from)."""
+    if config.parents or config.template == "none":
+        return 0
+    return min(round(config.population * config.template_share), config.population)
 
 
 def bred_population(n: int, parents: list[Genome], toolbox: base.Toolbox,
