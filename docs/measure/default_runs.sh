@@ -4,7 +4,8 @@
 #   genart audit RUN --no-control; docs/measure/summary.py (best record);
 #   docs/measure/portfolio_summary.py (every 10 minutes; plain and --best-path)
 # usage: docs/measure/default_runs.sh LABEL MINUTES SEED... [-- EVOLVE FLAGS...]
-# The log goes to $LOG (default /tmp/LABEL.log). Used: night 60 22 23; tfirst 10 22 24; thirty 30 25 26.
+# The log goes to $LOG (default /tmp/LABEL.log). Used: night 60 22 23; tfirst 10 22 24;
+# thirty 30 25 26 and thirty 30 27 28.
 set -u
 cd "$(dirname "$0")/../.."
 label=$1 minutes=$2; shift 2

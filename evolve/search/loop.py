@@ -230,12 +230,10 @@ class Evolution:
         drawn, seed 23); ranked by fitness it is rarely tuned and selection can lose it at once
         (seed 22's 60-minute run did), while one tuning step makes it the leader (seed 23).
         """
-        ranked = sorted(self.population, key=scalar, reverse=True)
         slots = template_slots(self.config) if self.generation == 0 else 0
-        if not slots:
-            return ranked
-        copies = {str(g) for g in self.population[-slots:]}
-        return sorted(ranked, key=lambda g: str(g) not in copies)       # stable: by fitness
+        cut = len(self.population) - slots                  # the copies are the last slots
+        return (sorted(self.population[cut:], key=scalar, reverse=True)
+                + sorted(self.population[:cut], key=scalar, reverse=True))
 
     def _tune(self, ranked: list[Genome]) -> list[Genome]:
         """Tune the leaders; with two or more slots each leader is tried at lr and lr/10.

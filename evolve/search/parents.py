@@ -40,7 +40,7 @@ def template_slots(config: RunConfig) -> int:
     """How many of generation 0's last slots hold --template copies (none when bred --from)."""
     if config.parents or config.template == "none":
         return 0
-    return min(round(config.population * config.template_share), config.population)
+    return round(config.population * config.template_share)
 
 
 def bred_population(n: int, parents: list[Genome], toolbox: base.Toolbox,
