@@ -114,6 +114,11 @@ class EnsembleObjective:
         copy.view_size = size or None
         return copy
 
+    def with_view_count(self, count: int) -> EnsembleObjective:
+        """The same objective over `count` views (same appearance chances): its redraws keep
+        that count, e.g. fewer views per tuning step than per generation."""
+        return self.with_views(self.views.redraw(self.views.seed or 0, count))
+
     def redrawn(self, seed: int) -> EnsembleObjective:
         """As many fresh views as now, drawn from seed (a new generation, a new Adam step)."""
         return self.with_views(self.views.redraw(seed))     # same appearance chances

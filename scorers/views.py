@@ -67,9 +67,9 @@ class Views:
         """{grey, jitter, blur, thumb}: draw_views' keywords these views were drawn with."""
         return dict(zip(APPEARANCES, self.chances))
 
-    def redraw(self, seed: int) -> Views:
-        """As many fresh views, with the same probabilities of each appearance, from seed."""
-        return draw_views(self.count, seed, **self.probabilities())
+    def redraw(self, seed: int, count: int | None = None) -> Views:
+        """As many fresh views (or `count`), with the same chances of each appearance, from seed."""
+        return draw_views(self.count if count is None else count, seed, **self.probabilities())
 
 
 def draw_views(k: int, seed: int, *, scale: tuple[float, float] = CROP_SCALE,

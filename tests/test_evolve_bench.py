@@ -1,6 +1,7 @@
 """`genart bench`'s render part runs and reports what the issue asks for (figures, not targets)."""
 import re
 
+import pytest
 import torch
 
 from evolve.bench.render import PAIRS, render_part
@@ -104,11 +105,15 @@ def test_the_log_counts_every_network_pass_of_each_generation(tmp_path):
     assert all(line["passes"] >= tuning for line in lines[1:])
 
 
-def test_tune_view_size_makes_only_the_tuning_passes_smaller():
+@pytest.mark.parametrize("changes, side, views", [({"tune_view_size": 64}, 64, 2),
+                                                    ({"tune_views": 1}, 224, 1)])
+def test_tuning_levers_change_only_the_tuning_passes(changes, side, views):
+    """--tune-view-size shrinks, --tune-views thins out the Adam steps' views; selection keeps
+    --views views at each network's native size."""
     from evolve.runfolder.session import build_evolution
     from scorers import load_model
 
-    config = small_robust_config(tune_view_size=64, models="efficientnet-lite0")
+    config = small_robust_config(models="efficientnet-lite0", **changes)
     evolution, _ = build_evolution(config)
     evolution.start()
     sides = []
@@ -119,11 +124,13 @@ def test_tune_view_size_makes_only_the_tuning_passes_smaller():
         evolution.step()
     finally:
         hook.remove()
-    tuning = [side for side, grad in sides if grad]                 # Adam steps' forwards
-    assert set(tuning) == {64} and len(tuning) == 2 * 2 * 2
-    scoring = [side for side, grad in sides if not grad]
-    assert scoring.count(64) == 2 * 2                  # the last step scores without a graph
-    assert {side for side in scoring if side != 64} == {224}        # selection: native size
+    tuning = [s for s, grad in sides if grad]                       # Adam steps' forwards
+    assert set(tuning) == {side} and len(tuning) == 2 * 2 * views   # steps × genomes × views
+    scoring = [s for s, grad in sides if not grad]
+    last_step = 2 * views                              # the last step scores without a graph
+    selection = len(scoring) - last_step               # distinct genomes × --views, native size
+    assert selection > 0 and selection % 2 == 0
+    assert scoring.count(224) == selection + (last_step if side == 224 else 0)
     assert evolution.tuning_evaluations == 2 * 3
 
 

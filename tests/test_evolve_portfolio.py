@@ -18,7 +18,8 @@ CPU = torch.device("cpu")
 # a real run that fills looks (bar far below any fitness) and restarts after one flat generation
 RUN = ["crab", "--pop", "8", "--size", "64", "--record-size", "0", "--tune-steps", "2",
        "--tune-share", "0.1", "--views", "1", "--judge", "none", "--seed", "5", "--device",
-       "cpu", "--quiet", "--portfolio-bar", "-100", "--stall-generations", "1"]
+       "cpu", "--quiet", "--portfolio-bar", "-100", "--stall-generations", "1",
+       "--restart-mode", "blend"]
 GENERATIONS = 4
 
 
@@ -100,10 +101,16 @@ def test_a_stall_restarts_with_portfolio_elites_and_grown_start_forms():
 
 def test_a_config_written_before_portfolios_resumes_without_one():
     old = RunConfig(target="crab").to_json()
-    for key in ("portfolio", "portfolio_bar", "stall_generations", "restart_share",
-                "restart_units"):
+    for key in ("portfolio", "portfolio_bar", "stall_generations", "restart_mode",
+                "restart_share", "restart_units"):
         old.pop(key)
     assert RunConfig.from_json(old).portfolio is False
+
+
+def test_a_config_written_before_tune_views_tunes_on_every_view_as_it_ran():
+    old = RunConfig(target="crab").to_json()
+    assert old.pop("tune_views") == 2
+    assert RunConfig.from_json(old).tune_views == 0
 
 
 # --- a real run: records of looks, kill -9 and resume ----------------------------------------
@@ -155,3 +162,49 @@ def test_portfolio_survives_kill_and_resumes_identically(reference_run, tmp_path
     finished(genart("resume", str(out), "--quiet"))
     assert comparable(out) == comparable(reference_run)       # every elite, every counter
     assert records(out) == records(reference_run)
+
+
+# --- lineage restarts: a stalled search starts a new picture, the old one kept on disk --------
+
+LINEAGE_RUN = RUN[:-1] + ["lineage"]
+
+
+def test_new_template_copies_are_all_jittered():
+    from evolve.search.templates import crab_formula, template_population
+
+    drawn = template_population("crab", 3)
+    fresh = template_population("crab", 3, as_drawn=False)
+    assert str(drawn[0]) == str(parse(crab_formula()))
+    assert len(fresh) == 3 and str(parse(crab_formula())) not in {str(g) for g in fresh}
+
+
+@pytest.fixture(scope="module")
+def lineage_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "lineage"
+    finished(genart("evolve", *LINEAGE_RUN, "--generations", str(GENERATIONS), "--out", str(out)))
+    return out
+
+
+def test_each_lineage_is_recorded_from_its_own_start(lineage_run):
+    log = [json.loads(line) for line in (lineage_run / "log.jsonl").read_text().splitlines()]
+    lineages = [entry["lineage"] for entry in log]
+    assert lineages == sorted(lineages) and lineages[-1] >= 1
+    assert log[-1]["restarts"] == lineages[-1]
+    best_path = [r for r in records(lineage_run) if not r.get("niche_record")]
+    assert {r["lineage"] for r in best_path} == set(range(lineages[-1] + 1))
+    born = next(e for e in log if e["lineage"] == 1)       # the new lineage's first generation
+    assert born["best_ever_fitness"] == born["best_fitness"]             # the old best forgotten
+    page = (lineage_run / "index.html").read_text()
+    shown = re.search(r"<h3>(\d+) lineages</h3>", page)
+    assert shown and int(shown.group(1)) == lineages[-1] + 1
+    assert page.count("class='card lineage'") == lineages[-1]    # the best's lineage: on top
+
+
+def test_a_lineage_run_survives_kill_and_resumes_identically(lineage_run, tmp_path):
+    out = tmp_path / "killed"
+    process = genart("evolve", *LINEAGE_RUN, "--generations", str(GENERATIONS), "--out", str(out))
+    killed = kill_at_generation(process, out, 2)
+    assert killed["generation"] < GENERATIONS, "killed too late"
+    finished(genart("resume", str(out), "--quiet"))
+    assert comparable(out) == comparable(lineage_run)
+    assert records(out) == records(lineage_run)

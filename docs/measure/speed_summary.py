@@ -1,15 +1,16 @@
 """One row per run for issue 22's speed table: generations per minute, evaluations per second
 (scored + tuning), network passes per second (logs before issue 22 have none: n/a), and the
-held-out judge's score (best record's judge probability and top-1 rate)."""
+held-out judge's score (the last record's judge probability and top-1 rate, and the highest
+judge probability of any record: with lineage restarts the last record may be a new picture's)."""
 import argparse
 import json
 from pathlib import Path
 
 
-def best_record(run: Path) -> dict:
-    """The last record's JSON (records are written as the best improves)."""
+def record_rows(run: Path) -> list[dict]:
+    """Every record's JSON, in order (records are written as the best improves)."""
     files = sorted((run / "records").glob("[0-9][0-9][0-9][0-9].json"))
-    return json.loads(files[-1].read_text()) if files else {}
+    return [json.loads(f.read_text()) for f in files]
 
 
 def main() -> None:
@@ -25,12 +26,15 @@ def main() -> None:
     passes = [row.get("passes") for row in log]
     per_s = (f"{sum(passes) / last['elapsed']:.1f}" if all(p is not None for p in passes)
              else "n/a")
-    judge = best_record(run).get("judge", {})
+    rows = record_rows(run)
+    judge = rows[-1].get("judge", {}) if rows else {}
+    highest = max((r["judge"]["probability"] for r in rows if isinstance(r.get("judge"), dict)),
+                  default=float("nan"))
     rate = last["generation"] / minutes
     print(f"{args.label:>14}  gens {last['generation']:>4} = {rate:5.2f}/min  "
           f"evals/s {work / last['elapsed']:5.2f}  passes/s {per_s:>6}  "
           f"judge p {judge.get('probability', float('nan')):.3f} top-1 "
-          f"{judge.get('top1_rate', float('nan')):.2f}  "
+          f"{judge.get('top1_rate', float('nan')):.2f}  highest judge p {highest:.3f}  "
           f"best fitness {last['best_ever_fitness']:.3f}",
           flush=True)
 

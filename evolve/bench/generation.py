@@ -183,7 +183,8 @@ def generation_lines(config, account: GenerationAccount, rates, *, warm_up: floa
     models = ", ".join(config.model_names())
     lines = [f"generation  one robust generation: pop {config.population} at {config.size}², "
              f"{config.views} views × {models}, tuning {config.tune_steps} Adam steps on "
-             f"{_slots(config)} genomes (views at {config.tune_view_size or 'native'}), judge "
+             f"{_slots(config)} genomes ({config.tune_views or config.views} views at "
+             f"{config.tune_view_size or 'native'}), judge "
              f"{config.judge_name()} on {config.judge_views} views, "
              f"compile={'on' if config.compile else 'off'}"
              + (f" (compile/warm-up generation {warm_up:.1f} s, not counted)" if warm_up else ""),

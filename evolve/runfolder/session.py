@@ -45,6 +45,7 @@ class Session:
     records: int = 0
     last_record: float = float("-inf")
     last_formula: str = ""               # the genome text of the last best record
+    lineage: int = 0                     # the search's lineage the two marks above belong to
     elapsed_before: float = 0.0          # seconds of evolution in earlier invocations
     last_record_time: float = 0.0        # run seconds at the last record (not checkpointed)
     started: float = field(default_factory=time.monotonic)
@@ -64,7 +65,8 @@ def build_evaluator(config: RunConfig, model=None) -> Evaluator:
     objective, model = build_objective(config, device, model)    # ensemble and views, or one
     return Evaluator(objective, make_naturalness(config), size=config.size, device=device,
                      chunk_size=config.forward_chunk(device), model=model,
-                     tune_view_size=config.tune_view_size, render_options=render_options(config),
+                     tune_view_size=config.tune_view_size, tune_views=config.tune_views,
+                     render_options=render_options(config),
                      max_frequency=config.max_frequency)
 
 
@@ -117,6 +119,7 @@ def resume_run(path, *, extra_generations: int | None = None,
         session = Session(run, config, evolution, model, records=state["records"],
                           last_record=state["last_record"],
                           last_formula=state.get("last_formula", ""),
+                          lineage=evolution.lineage,
                           elapsed_before=state["elapsed"],
                           last_record_time=state["elapsed"], judge=judge)
     extend_budget(session, extra_generations, extra_seconds)
@@ -204,6 +207,9 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     entry.update(log_fields(session.judge, leader))
     entry.update(_network_passes(session), networks=scoring_networks(config))
     session.run.append_log(entry)
+    if evolution.lineage != session.lineage:       # a new lineage is recorded from its start
+        session.lineage, session.last_record, session.last_formula = (
+            evolution.lineage, float("-inf"), "")
     best = evolution.best
     stale = session.elapsed - session.last_record_time >= RECORD_EVERY_S
     if (scalar(best) >= session.last_record + config.record_gain
@@ -273,6 +279,7 @@ def write_record(session: Session, genome, niche: int | None = None) -> None:
     top = torch.topk(probs, 5)
     parts = genome.parts
     meta = {"number": session.records, "generation": session.evolution.generation,
+            "lineage": session.evolution.lineage,
             "elapsed": round(session.elapsed, 2), "fitness": parts["fitness"],
             "objective": parts["objective"], "residual": parts["residual"],
             "penalty": parts["penalty"], "nodes": len(genome), "characters": len(formula),

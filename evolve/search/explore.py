@@ -43,7 +43,7 @@ class ExploreConfig(RunConfig):
     IGNORED: ClassVar[frozenset] = frozenset({   # evolve's settings an explore has no use for
         "judge", "judge_views", "record_size", "record_antialias", "record_gain", "pareto",
         "elites", "tune_min_constants", "fresh_share", "portfolio", "portfolio_bar",
-        "stall_generations", "restart_share", "restart_units"})
+        "stall_generations", "restart_mode", "restart_share", "restart_units"})
     target: str = redefault(RunConfig, "target", "all", flag="classes",
                             help="which classes get a cell: all or a class query (crab)")
     population: int = redefault(RunConfig, "population", 32,
@@ -113,7 +113,8 @@ def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
     model = model or load_model(config.model, device, compile=config.compile)
     return Evaluator(objective, make_naturalness(config, gate=config.gate), size=config.size,
                      device=device, chunk_size=config.forward_chunk(device), model=model,
-                     tune_view_size=config.tune_view_size)
+                     tune_view_size=config.tune_view_size,
+                     tune_views=config.tune_views)
 
 
 def scoring_passes_per_image(config: ExploreConfig) -> int:

@@ -42,12 +42,13 @@ class Evaluator:
     def __init__(self, objective, naturalness: Naturalness, *, size: int, device: torch.device,
                  chunk_size: int | None = None, model=None,   # None: scorers' default
                  tune_view_size: int = 0,                      # 0: each network's own size
+                 tune_views: int = 0,                          # 0: the generation's view count
                  render_options: dict | None = None, max_frequency: float = 0.0):
         self.objective, self.naturalness = objective, naturalness
         self.render_options = dict(render_options or {})   # alpha (figures), mirror (symmetry)
         self.max_frequency = max_frequency                 # tuning's clamp on x, y, r factors
         self.size, self.device, self.chunk_size = size, device, chunk_size
-        self.tune_view_size = tune_view_size
+        self.tune_view_size, self.tune_views = tune_view_size, tune_views
         self.model = model if model is not None else getattr(objective, "model", None)
         self.views_seed = 0
         self.should_stop = never   # the driver's stop request, looked at between Adam steps and
@@ -111,6 +112,9 @@ class Evaluator:
         objective = self.objective if cells is None else CellObjective(self.model, cells)
         if cells is None and self.tune_view_size and hasattr(objective, "at_view_size"):
             objective = objective.at_view_size(self.tune_view_size)      # cheaper tuning views
+        if cells is None and self.tune_views and self.redraws:
+            objective = objective.with_view_count(                        # fewer per Adam step
+                min(self.tune_views, objective.views.count))
         seed = self.views_seed
         return tune_constants(genomes, objective, self.naturalness, size=self.size,
                               device=self.device, steps=steps, lr=lr,
@@ -186,6 +190,7 @@ class Evolution:
         self.generation = 0
         self.evaluations = 0
         self.tuning_evaluations = 0
+        self.lineage = 0                  # lineage restarts so far (--restart-mode lineage)
         self.portfolio = Portfolio(config, evaluator.device)     # niches, stall restarts
 
     # --- ask / tell --------------------------------------------------------------------------
@@ -205,8 +210,10 @@ class Evolution:
         restores its last complete state (evolve.runfolder.session.drive)."""
         c, pareto = self.config, self.config.pareto
         self.evaluator.use_views(view_seed(c.seed, self.generation + 1))   # this generation's
+        born = self.portfolio.new_lineage(self.generation)                # stalled: start anew
+        scored = self._start_lineage() if born else 0
         known = {str(g): g for g in self.population + list(self.hall_of_fame)}
-        tuned = self._tune(self._tuning_order())
+        tuned = self._tune(self._tuning_order(first=born))
         elites = [] if pareto else [clone(g) for g in self.hall_of_fame[:c.elites]]
         restarted = self.portfolio.restart(self.generation, c.population - len(elites)
                                            - len(tuned), self.population)   # stalled: fresh
@@ -221,16 +228,27 @@ class Evolution:
             offspring = tools.selNSGA2(self.population + offspring, c.population)
         self.population = offspring
         self.generation += 1
-        return made
+        return made + scored
 
-    def _tuning_order(self) -> list[Genome]:
-        """Leaders first; in the first step the --template copies first (the best of them).
+    def _start_lineage(self) -> int:
+        """A new lineage: the whole population drawn again as the first one was (template copies
+        all jittered, so it is not the last lineage's start), scored under this step's views;
+        the best so far is forgotten here (its records stay). Returns the genomes scored."""
+        self.lineage += 1
+        self.population = first_population(self.config, self.toolbox, self.variation,
+                                           as_drawn=False)
+        self.hall_of_fame.clear()
+        self.best = None
+        return self._tell(self.population, known={})
+
+    def _tuning_order(self, first: bool = False) -> list[Genome]:
+        """Leaders first; in a lineage's first step the --template copies first (the best of them).
 
         A hand-drawn template scores low until its constants fit the networks (crab ~0.002 as
         drawn, seed 23); ranked by fitness it is rarely tuned and selection can lose it at once
         (seed 22's 60-minute run did), while one tuning step makes it the leader (seed 23).
         """
-        slots = template_slots(self.config) if self.generation == 0 else 0
+        slots = template_slots(self.config) if first or self.generation == 0 else 0
         cut = len(self.population) - slots                  # the copies are the last slots
         return (sorted(self.population[cut:], key=scalar, reverse=True)
                 + sorted(self.population[:cut], key=scalar, reverse=True))
@@ -294,12 +312,13 @@ class Evolution:
                 "unique_formulas": len({str(g) for g in self.population}),
                 "mean_nodes": statistics.fmean(len(g) for g in self.population),
                 "evaluations": self.evaluations, "tuning_evaluations": self.tuning_evaluations,
-                "best_ever_fitness": scalar(self.best), **self.portfolio.stats()}
+                "best_ever_fitness": scalar(self.best), "lineage": self.lineage,
+                **self.portfolio.stats()}
 
     # --- state -------------------------------------------------------------------------------
     def state(self) -> dict:
         return {"generation": self.generation, "evaluations": self.evaluations,
-                "tuning_evaluations": self.tuning_evaluations,
+                "tuning_evaluations": self.tuning_evaluations, "lineage": self.lineage,
                 "population": [_genome_json(g) for g in self.population],
                 "hall_of_fame": [_genome_json(g) for g in self.hall_of_fame],
                 "best": _genome_json(self.best), "rng": rng_states(),
@@ -315,6 +334,7 @@ class Evolution:
         self.generation = state["generation"]
         self.evaluations = state["evaluations"]
         self.tuning_evaluations = state.get("tuning_evaluations", 0)
+        self.lineage = state.get("lineage", 0)
         self.portfolio.restore(state.get("portfolio"), self.generation)
         set_rng_states(state["rng"])
 

@@ -23,14 +23,14 @@ from evolve.search.templates import template_population
 TRIES = 8          # draws per slot before a repeat of a formula already held is accepted
 
 
-def first_population(config: RunConfig, toolbox: base.Toolbox,
-                     variation: Variation) -> list[Genome]:
-    """A run's generation 0: bred from `config.parents` when it has some (--from), else the
-    start population (random trees and start-form formulas); a --template share replaces
-    its last slots with jittered template copies."""
+def first_population(config: RunConfig, toolbox: base.Toolbox, variation: Variation, *,
+                     as_drawn: bool = True) -> list[Genome]:
+    """A run's generation 0 (or a new lineage's): bred from `config.parents` when it has some
+    (--from), else the start population (random trees and start-form formulas); a --template
+    share replaces its last slots with template copies, the first as drawn if `as_drawn`."""
     if not config.parents:
         population = operators.initial_population(config.population, config.start())
-        copies = template_population(config.template, template_slots(config))
+        copies = template_population(config.template, template_slots(config), as_drawn=as_drawn)
         return population[:len(population) - len(copies)] + copies
     return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
                            variation, fresh=config.fresh_share, start=config.start())

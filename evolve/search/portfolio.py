@@ -3,12 +3,15 @@
 Every scored genome is offered to its niche (scorers.descriptors: dominant hue × level of
 detail, from a small render); each niche keeps its best by the run's fitness (MAP-Elites, one
 `Archive` with explore). Records are written for each niche's gains (runfolder.session).
-When the best has not climbed for `stall_generations`, part of the next generation restarts:
-niche elites migrate back in and fresh start forms, with more units each restart, fill the rest
-(island restart keeping the archive; NEAT-style complexification).
+When the best has not climbed for `stall_generations`, the search restarts. `blend`: part of
+the next generation is niche elites migrating back and fresh start forms with more units each
+restart (island restart keeping the archive; NEAT-style complexification). `lineage`: the whole
+population starts again from the first population's recipe (new template copies), so the next
+lineage is a new picture while the archive and the records keep the old ones.
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
-    stalled ⇔ generation − climbed_at ≥ S;   restart: ⌈share·N / 2⌉ migrants, rest fresh
+    stalled ⇔ generation − climbed_at ≥ S;   blend: ⌈share·N / 2⌉ migrants, rest fresh
+                                             lineage: N fresh, the old best kept only on disk
 """
 from __future__ import annotations
 
@@ -119,11 +122,16 @@ class Portfolio:
                 "restarts": self.restarts}
 
     # --- keep climbing -------------------------------------------------------------------------
+    def stalled(self, generation: int) -> bool:
+        """The best has not climbed by --record-gain for --stall-generations (0: never)."""
+        c = self.config
+        return c.stall_generations > 0 and generation - self.climbed_at >= c.stall_generations
+
     def restart(self, generation: int, room: int, population: list[Genome]) -> list[Genome]:
-        """Genomes for a stall restart (none unless stalled): niche elites not in the population,
+        """Genomes for a blend restart (none unless stalled): niche elites not in the population,
         then fresh start forms with `restart_units` more units per restart so far."""
         c = self.config
-        if c.stall_generations <= 0 or generation - self.climbed_at < c.stall_generations:
+        if c.restart_mode != "blend" or not self.stalled(generation):
             return []
         k = min(round(c.restart_share * c.population), room)
         if k <= 0:
@@ -135,6 +143,15 @@ class Portfolio:
         migrants = random.sample(elites, min(len(elites), math.ceil(k / 2)))
         start = replace(c.start(), share=1.0, terms=c.start_terms + self.restarts * c.restart_units)
         return [parse(f) for f in migrants] + operators.initial_population(k - len(migrants), start)
+
+    def new_lineage(self, generation: int) -> bool:
+        """Lineage restarts: True when stalled. The stall clock and the climb mark start again,
+        since the new lineage climbs from its own first population, not from the old best."""
+        if self.config.restart_mode != "lineage" or not self.stalled(generation):
+            return False
+        self.restarts += 1
+        self.climbed_at, self.climb_mark = generation, -math.inf
+        return True
 
     # --- state ---------------------------------------------------------------------------------
     def to_json(self) -> dict:

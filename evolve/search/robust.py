@@ -93,11 +93,16 @@ def scoring_networks(config: RunConfig) -> list[str]:
 FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 4.0,
                  "view_grey": 0.25}
 
+# Issue 21: a night of one lineage is one picture refined; with a template, a stalled search
+# starts a new lineage from fresh template copies, so the night makes several crabs.
+LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage"}
+
 
 def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:
     """The robust class search's defaults for the picture's form, given its target and picked
     parents: with parents, only what leaves their pictures as they are (a figure start when
-    every parent is a figure; grey views); without, FORM_DEFAULTS and the target's template."""
+    every parent is a figure; grey views); without, FORM_DEFAULTS and the target's template
+    (with lineage restarts, which need one)."""
     if parents:
         figures = all(is_figure(parse(p)) for p in parents)
         return {"view_grey": FORM_DEFAULTS["view_grey"],
@@ -106,4 +111,4 @@ def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:
         crab = set(resolve_classes(target)) <= set(resolve_classes("crab"))
     except UnknownClassError:
         crab = False                       # the run's own checks say what is wrong with it
-    return {**FORM_DEFAULTS, **({"template": "crab"} if crab else {})}
+    return {**FORM_DEFAULTS, **({"template": "crab", **LINEAGE_DEFAULTS} if crab else {})}

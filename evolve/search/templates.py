@@ -59,13 +59,14 @@ def crab_formula() -> str:
 FORMULAS = {"crab": crab_formula}
 
 
-def template_population(name: str, n: int, sigma: float = 0.05) -> list[Genome]:
-    """n copies of template `name`: the first as drawn, the rest with every constant jittered
-    (relative sigma). Draws from Python's global `random`."""
+def template_population(name: str, n: int, sigma: float = 0.05, *,
+                        as_drawn: bool = True) -> list[Genome]:
+    """n copies of template `name`: the first as drawn (if `as_drawn`), the rest with every
+    constant jittered (relative sigma). Draws from Python's global `random`."""
     if name == "none" or n <= 0:
         return []
     base = parse(FORMULAS[name]())
-    copies = [base]
+    copies = [base] if as_drawn else []
     while len(copies) < n:
         (jittered,) = jitter_constants(base, sigma * random.uniform(0.5, 1.5))
         copies.append(jittered)
