@@ -126,11 +126,25 @@ def records(path) -> list[dict]:
     return rows
 
 
+def full_run(factory, args: list[str], name: str):
+    out = factory.mktemp("runs") / name
+    finished(genart("evolve", *args, "--generations", str(GENERATIONS), "--out", str(out)))
+    return out
+
+
+def killed_and_resumed(args: list[str], out) -> dict:
+    """The run killed -9 at generation 2, then resumed to the end: the checkpoint it was killed
+    at."""
+    process = genart("evolve", *args, "--generations", str(GENERATIONS), "--out", str(out))
+    killed = kill_at_generation(process, out, 2)
+    assert killed["generation"] < GENERATIONS, "killed too late"
+    finished(genart("resume", str(out), "--quiet"))
+    return killed
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "portfolio"
-    finished(genart("evolve", *RUN, "--generations", str(GENERATIONS), "--out", str(out)))
-    return out
+    return full_run(tmp_path_factory, RUN, "portfolio")
 
 
 def test_records_include_each_looks_gains(reference_run):
@@ -155,11 +169,8 @@ def test_records_include_each_looks_gains(reference_run):
 
 def test_portfolio_survives_kill_and_resumes_identically(reference_run, tmp_path):
     out = tmp_path / "killed"
-    process = genart("evolve", *RUN, "--generations", str(GENERATIONS), "--out", str(out))
-    killed = kill_at_generation(process, out, 2)
-    assert killed["generation"] < GENERATIONS, "killed too late"
+    killed = killed_and_resumed(RUN, out)
     assert killed["portfolio"]["archive"]["cells"], "killed before the portfolio filled"
-    finished(genart("resume", str(out), "--quiet"))
     assert comparable(out) == comparable(reference_run)       # every elite, every counter
     assert records(out) == records(reference_run)
 
@@ -180,9 +191,7 @@ def test_new_template_copies_are_all_jittered():
 
 @pytest.fixture(scope="module")
 def lineage_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "lineage"
-    finished(genart("evolve", *LINEAGE_RUN, "--generations", str(GENERATIONS), "--out", str(out)))
-    return out
+    return full_run(tmp_path_factory, LINEAGE_RUN, "lineage")
 
 
 def test_each_lineage_is_recorded_from_its_own_start(lineage_run):
@@ -202,9 +211,6 @@ def test_each_lineage_is_recorded_from_its_own_start(lineage_run):
 
 def test_a_lineage_run_survives_kill_and_resumes_identically(lineage_run, tmp_path):
     out = tmp_path / "killed"
-    process = genart("evolve", *LINEAGE_RUN, "--generations", str(GENERATIONS), "--out", str(out))
-    killed = kill_at_generation(process, out, 2)
-    assert killed["generation"] < GENERATIONS, "killed too late"
-    finished(genart("resume", str(out), "--quiet"))
+    killed_and_resumed(LINEAGE_RUN, out)
     assert comparable(out) == comparable(lineage_run)
     assert records(out) == records(lineage_run)
