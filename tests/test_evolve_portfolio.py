@@ -189,6 +189,16 @@ def test_new_template_copies_are_all_jittered():
     assert len(fresh) == 3 and str(parse(crab_formula())) not in {str(g) for g in fresh}
 
 
+def test_the_progress_line_names_the_lineage_once_there_is_a_second():
+    from evolve.cli.progress import Progress
+
+    entry = {"generation": 9, "best_fitness": -1.0, "top_class": "rock crab", "top_prob": 0.4,
+             "best_residual": 0.01, "portfolio": 6, "portfolio_robust": 0, "lineage": 0}
+    progress = Progress(RunConfig(target="crab"), quiet=True)
+    assert "lineage" not in progress.describe(entry)
+    assert "looks 6 (0 at bar) lineage 2 residual" in progress.describe({**entry, "lineage": 2})
+
+
 @pytest.fixture(scope="module")
 def lineage_run(tmp_path_factory):
     return full_run(tmp_path_factory, LINEAGE_RUN, "lineage")

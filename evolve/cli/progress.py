@@ -51,8 +51,9 @@ class Progress:
                  f"rank {entry['judge_rank']:.0f} ")
         looks = ("" if entry.get("portfolio") is None else        # search.portfolio's niches
                  f"looks {entry['portfolio']} ({entry['portfolio_robust']} at bar) ")
+        lineage = "" if not entry.get("lineage") else f"lineage {entry['lineage']} "
         return (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
-                f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}{looks}"
+                f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}{looks}{lineage}"
                 f"residual {entry['best_residual']:.3f} "
                 f"{entry.get('evals_per_s') or 0:.1f} evals/s"
                 + ("" if entry.get("passes_per_s") is None else
