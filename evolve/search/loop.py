@@ -190,8 +190,12 @@ class Evolution:
         self.generation = 0
         self.evaluations = 0
         self.tuning_evaluations = 0
-        self.lineage = 0                  # lineage restarts so far (--restart-mode lineage)
         self.portfolio = Portfolio(config, evaluator.device)     # niches, stall restarts
+
+    @property
+    def lineage(self) -> int:
+        """Lineages started after the first (each lineage restart is one of the restarts)."""
+        return self.portfolio.restarts if self.config.restart_mode == "lineage" else 0
 
     # --- ask / tell --------------------------------------------------------------------------
     def start(self) -> int:
@@ -234,7 +238,6 @@ class Evolution:
         """A new lineage: the whole population drawn again as the first one was (template copies
         all jittered, so it is not the last lineage's start), scored under this step's views;
         the best so far is forgotten here (its records stay). Returns the genomes scored."""
-        self.lineage += 1
         self.population = first_population(self.config, self.toolbox, self.variation,
                                            as_drawn=False)
         self.hall_of_fame.clear()
@@ -318,7 +321,7 @@ class Evolution:
     # --- state -------------------------------------------------------------------------------
     def state(self) -> dict:
         return {"generation": self.generation, "evaluations": self.evaluations,
-                "tuning_evaluations": self.tuning_evaluations, "lineage": self.lineage,
+                "tuning_evaluations": self.tuning_evaluations,
                 "population": [_genome_json(g) for g in self.population],
                 "hall_of_fame": [_genome_json(g) for g in self.hall_of_fame],
                 "best": _genome_json(self.best), "rng": rng_states(),
@@ -334,7 +337,6 @@ class Evolution:
         self.generation = state["generation"]
         self.evaluations = state["evaluations"]
         self.tuning_evaluations = state.get("tuning_evaluations", 0)
-        self.lineage = state.get("lineage", 0)
         self.portfolio.restore(state.get("portfolio"), self.generation)
         set_rng_states(state["rng"])
 

@@ -29,9 +29,10 @@ MAX_POPULATION = 65536
 MAX_VIEWS = 1024
 CLASS_SCORES = ("margin", "log")
 ENSEMBLE_COMBINES = ("mean", "softmin")
-RESTART_MODES = ("blend", "lineage")
 # settings a config written before the robust search (issue 10) lacks: it resumes as it ran
 BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
+# how a config written before start forms, portfolios or --tune-views ran
+BEFORE_SETTING = {"start_form": "sines", "portfolio": False, "tune_views": 0}
 # settings renamed since (config.json files name them the old way)
 RENAMED = {"sine_share": "start_share", "sine_terms": "start_terms",
            "sine_frequency": "start_frequency", "sine_amplitude": "start_amplitude"}
@@ -218,9 +219,8 @@ class RunConfig:
     tune_view_size: int = setting(0, "side of the views constant tuning scores on (0: each "
                                   "network's own input size; 160 costs about half the "
                                   "pixels per pass)", "search", low=0, high=MAX_SIZE)
-    tune_views: int = setting(2, "random views each Adam step of constant tuning scores on, "
-                              "redrawn every step, at most --views (0: --views; 2 kept the "
-                              "judge's score at twice the steps per second, 1 lost it)",
+    tune_views: int = setting(2, "fresh random views per Adam step of constant tuning, at most "
+                              "--views (0: --views; 2 kept the judge's score, 1 lost it)",
                               "search", low=0, high=MAX_VIEWS)
     # the portfolio and stall restarts (issue 21; evolve/search/portfolio.py)
     portfolio: bool = setting(True, "keep the best genome of each look (dominant hue × detail) "
@@ -232,9 +232,9 @@ class RunConfig:
                                      "before part of the population restarts (0: never)",
                                      "search", low=0)
     restart_mode: str = setting("blend", "a stall restart blends niche elites and fresh start "
-                                "forms into the population, or starts a new lineage: the whole "
-                                "population drawn again (new template copies), the old best kept "
-                                "in the records", "search", choices=RESTART_MODES)
+                                "forms in, or starts a new lineage: the whole population drawn "
+                                "again, the old best kept in its records", "search",
+                                choices=("blend", "lineage"))
     restart_share: float = setting(0.5, "share of the population a stall restart replaces: "
                                    "portfolio elites (half) and fresh start formulas", "search",
                                    low=0.0, high=1.0)
@@ -356,12 +356,7 @@ class RunConfig:
             raise RunError(f"config has unknown settings {unknown}; was it written by a newer genart?")
         if "fooling" not in data:        # written before the robust search: resume as it ran
             data = {**BEFORE_ROBUST, **data}
-        if "start_form" not in data:     # written before start forms: its genomes were sines
-            data = {**data, "start_form": "sines"}
-        if "portfolio" not in data:      # written before portfolios: no look records
-            data = {**data, "portfolio": False}
-        if "tune_views" not in data:     # written before --tune-views: every step all views
-            data = {**data, "tune_views": 0}
+        data = {**BEFORE_SETTING, **data}
         try:
             return cls(**data)
         except TypeError as error:       # a setting missing or of the wrong kind
