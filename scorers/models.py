@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from scorers.classes import imagenet_classes
 from scorers.errors import ModelUnavailableError, UnknownLayerError, UnknownModelError
@@ -173,6 +174,7 @@ class EfficientNetLite(nn.Module):
 
     Same modules and weights as efficientnet_lite_pytorch's model; re-wired so every stage is
     a named module a hook can stop at (its shared `_swish` made the stem and head unnamed).
+    Frozen, each BatchNorm is folded into the convolution before it (`fold_batch_norms`).
     """
 
     def __init__(self, net: nn.Module):
@@ -183,12 +185,37 @@ class EfficientNetLite(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = net._fc
 
+    def fold_batch_norms(self) -> EfficientNetLite:
+        """In eval mode a BatchNorm is an affine map per channel: fold it into the convolution
+        before it (the BatchNorm module stays, as an identity, so every layer name still
+        answers), and move symmetric 'same' padding into the convolution. Same function to
+        float rounding; the forward and backward skip two memory passes per layer."""
+        pairs = [(self.stem, "0", "1"), (self.head, "0", "1")]
+        pairs += [(block, conv, bn) for block in self.blocks
+                  for conv, bn in (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"),
+                                   ("_project_conv", "_bn2")) if hasattr(block, conv)]
+        for owner, conv, bn in pairs:
+            folded = fuse_conv_bn_eval(getattr(owner, conv).eval(), getattr(owner, bn).eval())
+            setattr(owner, conv, _padding_inside(folded))
+            setattr(owner, bn, nn.Identity())
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         for block in self.blocks:
             x = block(x)
         x = self.head(x)
         return self.fc(self.pool(x).flatten(1))  # (N, 1280) → (N, 1000)
+
+
+def _padding_inside(conv: nn.Conv2d) -> nn.Conv2d:
+    """A 'same'-padded convolution whose zero padding is equal on all four sides pads inside
+    F.conv2d instead of copying its input into a padded tensor first."""
+    pad = getattr(conv, "static_padding", None)
+    if isinstance(pad, nn.ZeroPad2d) and len(set(pad.padding)) == 1:
+        conv.padding = (pad.padding[0],) * 2
+        conv.static_padding = nn.Identity()
+    return conv
 
 
 def available_models() -> list[tuple[str, bool, str]]:
@@ -260,7 +287,7 @@ def _embedded(name: str):
     net.load_state_dict(torch.load(files[0], map_location="cpu", weights_only=True))
     size = EfficientNet.get_image_size(name)
     layers = (["stem"] + [f"blocks.{i}" for i in range(len(net._blocks))] + ["head", "fc"])
-    return EfficientNetLite(net), size, (0.5,) * 3, (0.5,) * 3, layers
+    return EfficientNetLite(net.eval()).fold_batch_norms(), size, (0.5,) * 3, (0.5,) * 3, layers
 
 
 def _torchvision(name: str):

@@ -47,6 +47,37 @@ def test_activations_stop_at_the_layer_and_match_the_full_forward(lite0):
     assert torch.allclose(early, full, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["efficientnet-lite0", "efficientnet-lite2"])
+def test_folded_batch_norms_keep_the_trained_network(name):
+    """The network forward runs (BatchNorm folded into its convolutions, symmetric padding
+    inside them) gives the as-trained network's logits and input gradient on photographs."""
+    import importlib.util
+    from pathlib import Path
+
+    from efficientnet_lite_pytorch import EfficientNet
+    from torch import nn
+
+    from scorers.models import EMBEDDED, EfficientNetLite
+
+    model = load_model(name)
+    trained = EfficientNet.from_name(name)
+    package = Path(importlib.util.find_spec(EMBEDDED[name][0]).origin).parent
+    trained.load_state_dict(torch.load(sorted(package.glob("models/*.pth"))[0],
+                                       weights_only=True))
+    trained = EfficientNetLite(trained).eval().requires_grad_(False)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.net.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in trained.modules()) > 40
+    images = photo_batch("chelsea", "coffee", "astronaut", size=model.input_size)
+    inputs = [((images - 0.5) / 0.5).requires_grad_(True) for _ in range(2)]
+    logits = [net(x) for net, x in zip((trained, model.net), inputs)]
+    for out in logits:
+        out.logsumexp(1).sum().backward()
+    assert torch.allclose(logits[0], logits[1], atol=1e-4)
+    assert logits[0].argmax(1).tolist() == logits[1].argmax(1).tolist()
+    cosine = F.cosine_similarity(inputs[0].grad.flatten(), inputs[1].grad.flatten(), 0)
+    assert cosine > 0.999
+
+
 def test_unknown_layer_and_model_suggest_names(lite0):
     with pytest.raises(UnknownLayerError, match="blocks.5"):
         lite0.activations(torch.rand(1, 3, 32, 32), "block.5")
