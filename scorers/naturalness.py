@@ -129,6 +129,19 @@ class Naturalness:
         """(N,) TV residual of images at this weight and mode."""
         return tv_residual(images, self.weight, self.mode)
 
+    def penalised(self, objective: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """apply(objective, residual(images)), differentiable, tracing the residual's gradient
+        only for the images the penalty reaches: below τ (or through a gate) it is flat, and
+        a tuned formula's residual usually sits there, so most steps skip TV's backward."""
+        if not (torch.is_grad_enabled() and images.requires_grad):
+            return self.apply(objective, self.residual(images))
+        with torch.no_grad():
+            residual = self.residual(images)
+        live = torch.nonzero(residual >= self.tau).flatten() if not self.gate else []
+        if len(live):
+            residual = residual.index_put((live,), self.residual(images[live]))
+        return self.apply(objective, residual)
+
     def penalty(self, residual: torch.Tensor) -> torch.Tensor:
         """(N,) soft penalty λ·max(0, residual − τ); with gate=True, 1.0 where gated else 0."""
         if self.gate:

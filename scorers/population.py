@@ -130,4 +130,4 @@ def fitness_of(images: torch.Tensor, objective, naturalness: Naturalness | None)
     values = objective(images)
     if naturalness is None:
         return values
-    return naturalness.apply(values, naturalness.residual(images.to(values.device)))
+    return naturalness.penalised(values, images.to(values.device))

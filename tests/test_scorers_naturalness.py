@@ -115,6 +115,45 @@ def test_fast_residual_has_gradient():
         assert torch.allclose(tv_residual(images.detach()), residual.detach(), atol=1e-6)
 
 
+@pytest.mark.parametrize("gate", [False, True])
+def test_penalised_traces_only_the_penalised_images_and_matches_apply(gate):
+    """Smooth renders (under τ) and static (over τ): same fitness and same image gradients as
+    the full differentiable residual, while a batch all under τ records no TV graph."""
+    images = torch.cat([formula_images(4, 48, 2)[:2],
+                        torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(3))])
+    natural = Naturalness(lam=2.0, tau=0.05, gate=gate)
+    objective_of = lambda x: x.mean((1, 2, 3)) * 3                  # noqa: E731
+    grads, fitness = [], []
+    for traced in (lambda x: natural.apply(objective_of(x), natural.residual(x)),
+                   lambda x: natural.penalised(objective_of(x), x)):
+        x = images.clone().requires_grad_(True)
+        value = traced(x)
+        value.sum().backward()
+        grads.append(x.grad)
+        fitness.append(value.detach())
+    residual = tv_residual(images)
+    assert (residual[:2] < 0.05).all() and residual[2] > 0.05
+    assert torch.allclose(fitness[0], fitness[1], atol=1e-6)
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+    assert not torch.allclose(grads[1][2], torch.full_like(grads[1][2], 3 / images[0].numel()))
+    smooth = images[:2].clone().requires_grad_(True)
+    assert "SqrtBackward0" in graph_nodes(natural.residual(smooth))   # Chambolle's |∇| ...
+    assert "SqrtBackward0" not in graph_nodes(natural.penalised(objective_of(smooth), smooth))
+
+
+def graph_nodes(value: torch.Tensor) -> set[str]:
+    """Names of every autograd node behind value."""
+    seen, stack, names = set(), [value.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.add(node.name())
+        stack += [f for f, _ in node.next_functions]
+    return names
+
+
 def test_unknown_mode_is_an_error():
     with pytest.raises(ValueError, match="fast"):
         tv_residual(torch.rand(1, 3, 8, 8), mode="slow")

@@ -242,6 +242,7 @@ def generation_part(device: torch.device, seed: int, *, compile: bool = False,
     views = max(config.views, 1)
     batch = CPU_FORWARD if device.type == "cpu" else config.population * views
     rates = {name: network_rates(load_model(name, device, compile=config.compile), device,
-                                 batch=batch, grad_batch=_slots(config) * views)
+                                 batch=batch,
+                                 grad_batch=_slots(config) * (config.tune_views or views))
              for name in account.networks}
     return generation_lines(config, account, rates, warm_up=warm_up)
