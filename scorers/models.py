@@ -87,7 +87,8 @@ class Classifier:
         Images are NOT resized by default (feature visualisation works at any size). For a
         module called more than once per forward (EfficientNet-Lite's shared ReLU6 `_swish`),
         this is its first call. Pre-activation outputs: ask for the BatchNorm before a ReLU6,
-        e.g. `stem.1` or `blocks.3._bn1`; block outputs (`blocks.K`) are already linear.
+        e.g. `stem.1` or `blocks.3._bn1` (folded into its convolution, it passes that output
+        on); block outputs (`blocks.K`) are already linear.
         """
         return self._run_to(images, layer, resize=resize, stop=True)[1]
 
