@@ -109,7 +109,7 @@ def test_a_config_written_before_portfolios_resumes_without_one():
 
 def test_a_config_written_before_tune_views_tunes_on_every_view_as_it_ran():
     old = RunConfig(target="crab").to_json()
-    assert old.pop("tune_views") == 2
+    assert old.pop("tune_views") == 3
     assert RunConfig.from_json(old).tune_views == 0
 
 

@@ -219,8 +219,8 @@ class RunConfig:
     tune_view_size: int = setting(0, "side of the views constant tuning scores on (0: each "
                                   "network's own input size; 160 costs about half the "
                                   "pixels per pass)", "search", low=0, high=MAX_SIZE)
-    tune_views: int = setting(2, "fresh random views per Adam step of constant tuning, at most "
-                              "--views (0: --views; 2 kept the judge's score, 1 lost it)",
+    tune_views: int = setting(3, "fresh random views per Adam step of constant tuning, at most "
+                              "--views (0: --views; 3 measured best for the judge's score)",
                               "search", low=0, high=MAX_VIEWS)
     # the portfolio and stall restarts (issue 21; evolve/search/portfolio.py)
     portfolio: bool = setting(True, "keep the best genome of each look (dominant hue × detail) "
