@@ -272,6 +272,15 @@ def _load(name: str, device: torch.device) -> Classifier:
 
 
 def _embedded(name: str):
+    net = embedded_network(name)
+    size = net.input_size
+    layers = (["stem"] + [f"blocks.{i}" for i in range(len(net.blocks))] + ["head", "fc"])
+    return net, size, (0.5,) * 3, (0.5,) * 3, layers
+
+
+def embedded_network(name: str, *, folded: bool = True) -> EfficientNetLite:
+    """The embedded network `name` from its weights package, in eval mode; folded=False: as
+    trained, each BatchNorm its own layer (the reference the folded one is checked against)."""
     module, package = EMBEDDED[name]
     spec = importlib.util.find_spec(module)
     if spec is None:
@@ -286,9 +295,9 @@ def _embedded(name: str):
     # from_pretrained would print; load the state dict ourselves, strictly, never the network.
     net = EfficientNet.from_name(name)
     net.load_state_dict(torch.load(files[0], map_location="cpu", weights_only=True))
-    size = EfficientNet.get_image_size(name)
-    layers = (["stem"] + [f"blocks.{i}" for i in range(len(net._blocks))] + ["head", "fc"])
-    return EfficientNetLite(net.eval()).fold_batch_norms(), size, (0.5,) * 3, (0.5,) * 3, layers
+    lite = EfficientNetLite(net.eval())
+    lite.input_size = EfficientNet.get_image_size(name)
+    return lite.fold_batch_norms() if folded else lite
 
 
 def _torchvision(name: str):

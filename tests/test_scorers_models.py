@@ -51,20 +51,12 @@ def test_activations_stop_at_the_layer_and_match_the_full_forward(lite0):
 def test_folded_batch_norms_keep_the_trained_network(name):
     """The network forward runs (BatchNorm folded into its convolutions, symmetric padding
     inside them) gives the as-trained network's logits and input gradient on photographs."""
-    import importlib.util
-    from pathlib import Path
-
-    from efficientnet_lite_pytorch import EfficientNet
     from torch import nn
 
-    from scorers.models import EMBEDDED, EfficientNetLite
+    from scorers.models import embedded_network
 
     model = load_model(name)
-    trained = EfficientNet.from_name(name)
-    package = Path(importlib.util.find_spec(EMBEDDED[name][0]).origin).parent
-    trained.load_state_dict(torch.load(sorted(package.glob("models/*.pth"))[0],
-                                       weights_only=True))
-    trained = EfficientNetLite(trained).eval().requires_grad_(False)
+    trained = embedded_network(name, folded=False).requires_grad_(False)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.net.modules())
     assert sum(isinstance(m, nn.BatchNorm2d) for m in trained.modules()) > 40
     images = photo_batch("chelsea", "coffee", "astronaut", size=model.input_size)

@@ -1,21 +1,16 @@
 """Wave 5: each embedded Lite network as trained against the folded one `load_model` returns:
 logits and input-gradient agreement on random images, then forward+backward of 4 images and
 forward of 8 at native size, best-of-5 mean seconds. usage: python docs/measure/fold_speed.py"""
-import importlib.util
 import time
-from pathlib import Path
 
 import torch
-from efficientnet_lite_pytorch import EfficientNet
 
-from scorers.models import EMBEDDED, EfficientNetLite, load_model
+from scorers.models import EMBEDDED, embedded_network, load_model
 
 
 def trained(name: str) -> torch.nn.Module:
-    net = EfficientNet.from_name(name)
-    package = Path(importlib.util.find_spec(EMBEDDED[name][0]).origin).parent
-    net.load_state_dict(torch.load(sorted(package.glob("models/*.pth"))[0], weights_only=True))
-    return EfficientNetLite(net).eval().requires_grad_(False).to(memory_format=torch.channels_last)
+    net = embedded_network(name, folded=False).requires_grad_(False)
+    return net.to(memory_format=torch.channels_last)
 
 
 def seconds(work, repeat: int = 5) -> float:
