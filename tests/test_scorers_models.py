@@ -49,15 +49,19 @@ def test_activations_stop_at_the_layer_and_match_the_full_forward(lite0):
 
 @pytest.mark.parametrize("name", ["efficientnet-lite0", "efficientnet-lite2"])
 def test_folded_batch_norms_keep_the_trained_network(name):
-    """The network forward runs (BatchNorm folded into its convolutions, symmetric padding
-    inside them) gives the as-trained network's logits and input gradient on photographs."""
+    """The network forward runs (BatchNorm folded into its convolutions, padding inside them,
+    1×1 convolutions as matrix products) gives the as-trained network's logits and input
+    gradient on photographs."""
     from torch import nn
 
     from scorers.models import embedded_network
 
     model = load_model(name)
     trained = embedded_network(name, folded=False).requires_grad_(False)
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.net.modules())
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.ZeroPad2d)) for m in model.net.modules())
+    assert not any(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)
+                   for m in model.net.modules())
+    assert any(isinstance(m, nn.ZeroPad2d) for m in trained.modules())  # one-sided, stride 2
     assert sum(isinstance(m, nn.BatchNorm2d) for m in trained.modules()) > 40
     images = photo_batch("chelsea", "coffee", "astronaut", size=model.input_size)
     inputs = [((images - 0.5) / 0.5).requires_grad_(True) for _ in range(2)]
