@@ -197,6 +197,8 @@ def test_the_progress_line_names_the_lineage_once_there_is_a_second():
     progress = Progress(RunConfig(target="crab"), quiet=True)
     assert "lineage" not in progress.describe(entry)
     assert "looks 6 (0 at bar) lineage 2 residual" in progress.describe({**entry, "lineage": 2})
+    assert "lineage 2 robust 1 residual" in progress.describe({**entry, "lineage": 2,
+                                                               "harvests": 1})
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +226,81 @@ def test_a_lineage_run_survives_kill_and_resumes_identically(lineage_run, tmp_pa
     killed_and_resumed(LINEAGE_RUN, out)
     assert comparable(out) == comparable(lineage_run)
     assert records(out) == records(lineage_run)
+
+
+# --- harvest: a lineage ends as soon as its best's record meets the robust bar ---------------
+
+def test_a_harvest_starts_a_new_lineage_at_the_next_step_and_is_kept_in_the_state():
+    config = RunConfig(target="crab", restart_mode="lineage", stall_generations=8, harvest=True)
+    portfolio = Portfolio(config, CPU)
+    assert portfolio.unchecked("a") and not portfolio.unchecked("a")    # once per new best
+    assert not portfolio.new_lineage(1)                                 # not stalled, no harvest
+    portfolio.harvest("a")
+    again = Portfolio(config, CPU)
+    again.restore(json.loads(json.dumps(portfolio.to_json())), 1)
+    assert not again.unchecked("a") and again.stats()["harvests"] == 1
+    assert again.new_lineage(1) and again.restarts == 1
+    assert not again.new_lineage(2)                                     # once per harvest
+    blend = Portfolio(RunConfig(target="crab", stall_generations=8, harvest=True), CPU)
+    blend.harvest("a")
+    assert not blend.new_lineage(1)                    # no lineages to end: counted, no restart
+
+
+def test_the_robust_bar_holds_for_the_showcase_crab_and_not_for_a_flat_colour():
+    """On the real networks: README's robust crab meets the bar on the audit's 64 views (as
+    `genart audit` found: Lite0 98 %, Lite2 rank 1); a flat red field does not."""
+    from pathlib import Path
+
+    from evolve.runfolder.judge import make_judge, robust_bar
+    from genart import read_formula
+
+    config = RunConfig(target="crab")
+    judge = make_judge(config, CPU)
+    shown = Path(__file__).parents[1] / "runs" / "showcase" / "robust_crab.png"
+    crab, flat_red = parse(read_formula(shown)), parse("rgb(0.9, -0.9, -0.9)")
+    assert [robust_bar(judge, config, g, CPU) for g in (crab, flat_red)] == [True, False]
+    assert robust_bar(None, config, crab, CPU) is None                  # no judge: not checked
+
+
+def harvest_run(folder, stop_at: int | None = None):
+    """A tiny real lineage run with --harvest, 3 generations (stop_at: stopped after it)."""
+    from evolve.runfolder.session import drive, start_run
+
+    config = RunConfig(target="crab", population=4, size=48, record_size=0, views=1,
+                       tune_steps=2, tune_share=0.25, judge_views=2, seed=7, device="cpu",
+                       restart_mode="lineage", harvest=True, generations=3)
+    session = start_run(folder, config)
+    drive(session, should_stop=lambda: stop_at is not None
+          and session.evolution.generation >= stop_at)
+    session.run._lock_file.close()
+    return folder
+
+
+def test_a_harvested_lineage_restarts_and_resumes_identically(monkeypatch, tmp_path):
+    """Every best meets the bar (lowered to nothing): every generation starts a new lineage,
+    records say they met it, and a run stopped after generation 1 and resumed ends as the
+    uninterrupted one. At the real bar this tiny run harvests nothing."""
+    from evolve.runfolder import judge
+    from evolve.runfolder.session import drive, resume_run
+
+    monkeypatch.setattr(judge, "AUDIT_VIEWS", 4)
+    real = harvest_run(tmp_path / "real-bar")
+    log = [json.loads(line) for line in (real / "log.jsonl").read_text().splitlines()]
+    assert {e["lineage"] for e in log} == {0} and log[-1]["harvests"] == 0
+    assert not any(r["robust_bar"] for r in records(real) if not r.get("niche_record"))
+    monkeypatch.setattr(judge, "BAR_TOP1", 0.0)
+    monkeypatch.setattr(judge, "BAR_RANK", 1000)
+    out = harvest_run(tmp_path / "harvested")
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [e["lineage"] for e in log] == [0, 1, 2, 3]
+    assert [e["harvests"] for e in log] == [1, 2, 3, 4]
+    best_path = [r for r in records(out) if not r.get("niche_record")]
+    assert all(r["robust_bar"] for r in best_path)
+    assert {r["lineage"] for r in best_path} == {0, 1, 2, 3}
+    stopped = harvest_run(tmp_path / "stopped", stop_at=1)
+    assert comparable(stopped)["generation"] == 1
+    session = resume_run(stopped)
+    drive(session)
+    session.run._lock_file.close()
+    assert comparable(stopped) == comparable(out)
+    assert records(stopped) == records(out)

@@ -52,8 +52,11 @@ class Progress:
         looks = ("" if entry.get("portfolio") is None else        # search.portfolio's niches
                  f"looks {entry['portfolio']} ({entry['portfolio_robust']} at bar) ")
         lineage = "" if not entry.get("lineage") else f"lineage {entry['lineage']} "
+        robust = ("" if entry.get("harvests") is None else      # lineages ended at the bar
+                  f"robust {entry['harvests']} ")
         return (f"gen {entry['generation']} best {entry['best_fitness']:.4f} "
                 f"{entry['top_class']} {entry['top_prob']:.3f} {target}{judge}{looks}{lineage}"
+                f"{robust}"
                 f"residual {entry['best_residual']:.3f} "
                 f"{entry.get('evals_per_s') or 0:.1f} evals/s"
                 + ("" if entry.get("passes_per_s") is None else

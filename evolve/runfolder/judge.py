@@ -13,8 +13,8 @@ from collections import OrderedDict
 import torch
 
 from genart import render_batch
-from scorers import (JUDGE_SEED, ModelUnavailableError, draw_views, judge_scores, load_model,
-                     resolve_classes, spectral_slope)
+from scorers import (AUDIT_VIEWS, JUDGE_SEED, ModelUnavailableError, draw_views, judge_scores,
+                     load_model, resolve_classes, spectral_slope)
 
 from evolve.errors import RunError
 
@@ -22,6 +22,9 @@ from evolve.search.robust import is_robust, scoring_networks
 from evolve.search.settings import RunConfig
 
 CACHE = 256            # judged formulas remembered (a leader often stays for generations)
+# The robust bar (issues 20, 21): the first training network ranks the target top-1 on ≥ 90 % of
+# the audit's 64 fixed views, and the judge has it in its top 5 on the median view.
+BAR_TOP1, BAR_RANK = 0.9, 5
 
 
 class Judge:
@@ -94,3 +97,24 @@ def record_fields(judge: Judge | None, config: RunConfig, genome, image: torch.T
         training[name] = scores
     fields["training_views"] = training
     return fields
+
+
+def meets_bar(first: dict, judge: dict) -> bool:
+    """The robust bar on two judge rows: the first training network's and the judge's."""
+    return first["top1_rate"] >= BAR_TOP1 and judge["median_rank"] <= BAR_RANK
+
+
+def robust_bar(judge: Judge | None, config: RunConfig, genome, device) -> bool | None:
+    """Whether a picture meets the robust bar on the audit's 64 views, as `genart audit` finds
+    it; screened first on the judge's own 16 views (cached for the leader), since the 64-view
+    check costs ~130 network passes. None: no judge, nothing to check."""
+    if judge is None:
+        return None
+    if judge.score(genome)["median_rank"] > BAR_RANK:
+        return False
+    first = load_model(config.model_names()[0], device)
+    if judged(genome, first, judge.classes, judge.views)["top1_rate"] < BAR_TOP1:
+        return False
+    views = draw_views(AUDIT_VIEWS, JUDGE_SEED)
+    return meets_bar(judged(genome, first, judge.classes, views),
+                     judged(genome, judge.model, judge.classes, views))

@@ -21,7 +21,7 @@ from genart.regularity import mirrored_formula
 from scorers import passes_counted
 
 from evolve.runfolder.gallery import build_gallery
-from evolve.runfolder.judge import log_fields, make_judge, record_fields
+from evolve.runfolder.judge import log_fields, make_judge, record_fields, robust_bar
 from evolve.backends import Backend, BackendFailed, make_evaluator
 from evolve.errors import RunError
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
@@ -198,6 +198,7 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     """Log line, record if the best moved enough, checkpoint on schedule."""
     evolution, config = session.evolution, session.config
     tuned = (config.tune_steps + 1) * _tuned_count(config) if evolution.generation else 0
+    harvest_at_bar(session)                        # before stats: the log counts it
     entry = evolution.stats()
     entry["top_class"] = _class_name(session.model, entry["top_class_index"])
     entry.update(scored=made, seconds=round(seconds, 3),
@@ -264,14 +265,32 @@ def record_best(session: Session) -> None:
     write_record(session, best)
 
 
+def drawn_genome(config: RunConfig, genome):
+    """The genome as its picture is drawn: under --symmetry mirror its text itself reads |x|,
+    so records re-render alike and judges see what selection saw."""
+    drawn = genome if config.symmetry != "mirror" else mirrored_formula(genome)
+    drawn.parts = genome.parts
+    return drawn
+
+
+def harvest_at_bar(session: Session) -> None:
+    """--harvest: the best, when new since the last look, checked against the robust bar; met,
+    the next step starts a new lineage. No wall clock and no global RNG decide it, so a killed
+    and resumed run harvests where an uninterrupted one does."""
+    portfolio, best = session.evolution.portfolio, session.evolution.best
+    if session.config.harvest and portfolio.unchecked(str(best)):
+        drawn = drawn_genome(session.config, best)
+        if robust_bar(session.judge, session.config, drawn, session.evolution.evaluator.device):
+            portfolio.harvest(str(drawn))
+
+
 def write_record(session: Session, genome, niche: int | None = None) -> None:
     """records/NNNN.png (scoring size), NNNN_hires.png, NNNN_alpha.png (figures, RGBA),
     NNNN.formula, NNNN.json; gallery.
     With `niche`: a portfolio look's gain, which leaves the best's record mark alone."""
     config, evaluator = session.config, session.evolution.evaluator
     stem = session.run.record_stem(session.records)
-    drawn = genome if config.symmetry != "mirror" else mirrored_formula(genome)   # the text
-    drawn.parts = genome.parts               # itself reads |x|: records re-render alike
+    drawn = drawn_genome(config, genome)
     formula = str(drawn)
     image = render_batch([drawn], config.size, evaluator.device)          # (1, 3, H, W)
     with torch.inference_mode():
@@ -287,6 +306,8 @@ def write_record(session: Session, genome, niche: int | None = None) -> None:
             "top5": [[_class_name(session.model, i), p] for p, i in
                      zip(top.values.tolist(), top.indices.tolist())]}
     meta.update(record_fields(session.judge, config, drawn, image, evaluator.device))
+    if config.harvest and niche is None:
+        meta["robust_bar"] = formula in session.evolution.portfolio.harvested
     meta.update(session.evolution.portfolio.record_fields(genome, niche))
     save_png(stem.with_suffix(".png"), image[0], formula,
              {"fitness": parts["fitness"], "generation": meta["generation"]})

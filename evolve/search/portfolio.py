@@ -7,7 +7,8 @@ When the best has not climbed for `stall_generations`, the search restarts. `ble
 the next generation is niche elites migrating back and fresh start forms with more units each
 restart (island restart keeping the archive; NEAT-style complexification). `lineage`: the whole
 population starts again from the first population's recipe (new template copies), so the next
-lineage is a new picture while the archive and the records keep the old ones.
+lineage is a new picture while the archive and the records keep the old ones; with `harvest`, a
+lineage also ends as soon as its best's record meets the robust bar (runfolder.judge says so).
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
     stalled ⇔ generation − climbed_at ≥ S;   blend: ⌈share·N / 2⌉ migrants, rest fresh
@@ -45,6 +46,8 @@ class Portfolio:
         self.recorded: dict[int, float] = {}          # niche → fitness of its last record
         self.parts: dict[int, dict] = {}              # niche → its elite's score parts
         self.climb_mark, self.climbed_at, self.restarts = -math.inf, 0, 0
+        self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
+        self.checked, self.harvest_due = "", False    # the best last checked against it
         self._niches: OrderedDict[str, int] = OrderedDict()
 
     # --- the archive ---------------------------------------------------------------------------
@@ -114,12 +117,14 @@ class Portfolio:
 
     def stats(self) -> dict:
         """Log fields: niches filled, niches at the bar, restarts so far."""
+        harvests = {"harvests": len(self.harvested)} if self.config.harvest else {}
         if not self.enabled:
-            return {"restarts": self.restarts} if self.config.stall_generations else {}
+            return {"restarts": self.restarts, **harvests} if self.config.stall_generations \
+                else harvests
         bar = self.config.portfolio_bar
         return {"portfolio": len(self.archive.cells),
                 "portfolio_robust": sum(e.fitness >= bar for e in self.archive.cells.values()),
-                "restarts": self.restarts}
+                "restarts": self.restarts, **harvests}
 
     # --- keep climbing -------------------------------------------------------------------------
     def stalled(self, generation: int) -> bool:
@@ -144,12 +149,25 @@ class Portfolio:
         start = replace(c.start(), share=1.0, terms=c.start_terms + self.restarts * c.restart_units)
         return [parse(f) for f in migrants] + operators.initial_population(k - len(migrants), start)
 
+    def unchecked(self, formula: str) -> bool:
+        """True once per new best: it is to be checked against the robust bar."""
+        fresh, self.checked = formula != self.checked, formula
+        return fresh
+
+    def harvest(self, formula: str) -> None:
+        """The best met the robust bar: with lineage restarts, the next step starts a new
+        lineage (a night buys many robust pictures, not one polished past the bar)."""
+        self.harvested.append(formula)
+        self.harvest_due = self.config.restart_mode == "lineage"
+
     def new_lineage(self, generation: int) -> bool:
-        """Lineage restarts: True when stalled. The stall clock and the climb mark start again,
-        since the new lineage climbs from its own first population, not from the old best."""
-        if self.config.restart_mode != "lineage" or not self.stalled(generation):
+        """Lineage restarts: True when stalled or harvested. The stall clock and the climb mark
+        start again: the new lineage climbs from its own first population, not the old best."""
+        if self.config.restart_mode != "lineage" or not (self.harvest_due
+                                                         or self.stalled(generation)):
             return False
         self.restarts += 1
+        self.harvest_due = False
         self.climbed_at, self.climb_mark = generation, -math.inf
         return True
 
@@ -159,7 +177,9 @@ class Portfolio:
                 "recorded": {str(c): f for c, f in sorted(self.recorded.items())},
                 "parts": {str(c): p for c, p in sorted(self.parts.items())},
                 "climb_mark": None if self.climb_mark == -math.inf else self.climb_mark,
-                "climbed_at": self.climbed_at, "restarts": self.restarts}
+                "climbed_at": self.climbed_at, "restarts": self.restarts,
+                "harvested": self.harvested, "checked": self.checked,
+                "harvest_due": self.harvest_due}
 
     def restore(self, data: dict | None, generation: int) -> None:
         """From to_json's dict; None (a checkpoint written before portfolios): empty, and the
@@ -172,6 +192,8 @@ class Portfolio:
         mark = data.get("climb_mark")
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
+        self.harvested = list(data.get("harvested", []))
+        self.checked, self.harvest_due = data.get("checked", ""), data.get("harvest_due", False)
 
 
 def scalar(genome: Genome) -> float:

@@ -94,8 +94,9 @@ FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 
                  "view_grey": 0.25}
 
 # Issue 21: a night of one lineage is one picture refined; with a template, a stalled search
-# starts a new lineage from fresh template copies, so the night makes several crabs.
-LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage"}
+# starts a new lineage from fresh template copies, and so does one whose best meets the robust
+# bar (harvest), so the night makes several crabs.
+LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest": True}
 
 
 def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:

@@ -129,8 +129,7 @@ class RunConfig:
     judge_views: int = setting(16, "fixed seeded views the judge scores on", "robust", low=1,
                                high=MAX_VIEWS)
     population: int = setting(8, "population size (measured, issue 10: a small batch, more "
-                              "Adam)", "search", flag="pop", low=2,
-                              high=MAX_POPULATION)
+                              "Adam)", "search", flag="pop", low=2, high=MAX_POPULATION)
     generations: int | None = setting(None, "generations in all", "budget", low=0)
     seconds: float | None = setting(None, "seconds of evolution in all, over resumes (set by "
                                     "--minutes or --hours)", "budget", flag=NO_FLAG,
@@ -211,8 +210,7 @@ class RunConfig:
     parent_sources: tuple[str, ...] = setting((), "where each --from parent came from",
                                               "search", flag=NO_FLAG)
     fresh_share: float = setting(0.0, "share of a --from run's first population drawn as new "
-                                 "start genomes, not bred", "search", low=0.0,
-                                 high=1.0)
+                                 "start genomes, not bred", "search", low=0.0, high=1.0)
     compile: bool = setting(False, "torch.compile the networks (bf16 on CUDA): faster passes "
                             "after ~1 minute of compiling per network and shape on a CPU; pays "
                             "off in long runs (docs/measure/speed.sh)", "scoring")
@@ -240,6 +238,8 @@ class RunConfig:
                                    low=0.0, high=1.0)
     restart_units: int = setting(4, "units (or terms) each restart adds to its fresh start "
                                  "formulas, so capacity grows", "search", low=0, high=1024)
+    harvest: bool = setting(False, "start a new lineage as soon as the best's record meets the "
+                            "robust bar (a crab search: on)", "search")
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
                             "left-right symmetric (a robust class search: mirror)", "search",
