@@ -116,11 +116,11 @@ class Portfolio:
         return {"niche": look, "look": niche_name(look), "niche_record": niche is not None}
 
     def stats(self) -> dict:
-        """Log fields: niches filled, niches at the bar, restarts so far."""
+        """Log fields: niches filled, niches at --portfolio-bar, restarts and harvests so far."""
         harvests = {"harvests": len(self.harvested)} if self.config.harvest else {}
         if not self.enabled:
-            return {"restarts": self.restarts, **harvests} if self.config.stall_generations \
-                else harvests
+            restarts = {"restarts": self.restarts} if self.config.stall_generations else {}
+            return {**restarts, **harvests}
         bar = self.config.portfolio_bar
         return {"portfolio": len(self.archive.cells),
                 "portfolio_robust": sum(e.fitness >= bar for e in self.archive.cells.values()),

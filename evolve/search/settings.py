@@ -238,8 +238,8 @@ class RunConfig:
                                    low=0.0, high=1.0)
     restart_units: int = setting(4, "units (or terms) each restart adds to its fresh start "
                                  "formulas, so capacity grows", "search", low=0, high=1024)
-    harvest: bool = setting(False, "start a new lineage as soon as the best's record meets the "
-                            "robust bar (a crab search: on)", "search")
+    harvest: bool = setting(False, "a new lineage as soon as the best meets the robust bar on "
+                            "the audit's 64 views (a crab search: on)", "search")
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
                             "left-right symmetric (a robust class search: mirror)", "search",
