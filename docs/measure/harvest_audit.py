@@ -1,0 +1,63 @@
+"""Issue 21 with --harvest: the records a run found at the robust bar in-run (`robust_bar` in
+their JSON), audited again by `genart audit`'s own scoring (native-size render on white, 64
+fixed views, Lite0/1/2) and counted every 10 minutes: harvested / confirmed by the audit /
+mutually distinct by pixels / by look (portfolio_summary's rules). Writes RUN/harvest_sheet.png.
+usage: python docs/measure/harvest_audit.py RUN [--label L]"""
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from evolve.runfolder.audit import _score, audit_models
+from evolve.runfolder.rundir import RunDir
+from genart import contact_sheet, parse, render_batch
+from portfolio_summary import distinct, robust
+from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, resolve_classes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run")
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    run = RunDir.open(args.run)
+    rows = []
+    for meta in sorted(run.records.glob("[0-9][0-9][0-9][0-9].json")):
+        row = json.loads(meta.read_text())
+        if row.get("robust_bar"):
+            row["stem"], row["formula"] = meta.stem, meta.with_suffix(".formula").read_text()
+            rows.append(row)
+    models, _ = audit_models(run.config, "auto", torch.device("cpu"))
+    classes = resolve_classes(run.config.target, models[0].class_names)
+    items = [{"key": r["stem"], "image": "", "formula": r["formula"], "classes": classes,
+              "class_name": run.config.target} for r in rows]
+    scored = _score(items, models, draw_views(AUDIT_VIEWS, JUDGE_SEED),
+                    Naturalness(weight=run.config.naturalness_weight),
+                    run.config.size) if items else []
+    for row, audit in zip(rows, scored):
+        row["audit"] = audit
+        lite = [audit["models"][m.name] for m in models]
+        print(f"  #{row['stem']} {row['elapsed'] / 60:5.1f} min lineage {row['lineage']}: "
+              + "  ".join(f"{m.name[-5:]} {x['top1_rate']:.2f}/{x['median_rank']:.0f}"
+                          for m, x in zip(models, lite))
+              + f"  grey lite0 {lite[0]['grey']['top1_rate']:.2f}  at bar {robust(audit)}")
+    log = [json.loads(line) for line in (run.path / "log.jsonl").read_text().splitlines()]
+    end = log[-1]["elapsed"]
+    print(f"{args.label}: {len(rows)} harvested; per 10 min: harvested / confirmed by the audit"
+          " / distinct by pixels / by look")
+    for mark in [m for m in range(600, int(end) + 1, 600) if end - m > 60] + [end]:
+        upto = [r for r in rows if r["elapsed"] <= mark]
+        good = [r for r in upto if robust(r["audit"])]
+        apart, looks = distinct(good)
+        print(f"  {mark / 60:4.0f} min  {len(upto):3d}  {len(good):3d}  {len(apart):3d}"
+              f"  {len(looks):3d}")
+    if rows:
+        images = render_batch([parse(r["formula"]) for r in rows], 256, torch.device("cpu"))
+        names = [f"#{r['stem']} L{r['lineage']} {r['judge']['probability']:.2f}" for r in rows]
+        contact_sheet(images, names).save(run.path / "harvest_sheet.png")
+        print(f"  sheet: {run.path / 'harvest_sheet.png'}")
+
+
+if __name__ == "__main__":
+    main()
