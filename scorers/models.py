@@ -229,11 +229,11 @@ def _lean(conv: nn.Conv2d) -> nn.Module:
     zero padding inside F.conv2d instead of a padded copy of the input. TF's one-sided padding
     (left l < right r, stride 2) becomes symmetric r with the kernel prefixed by r − l zero taps:
     every output reads the same inputs with the same weights."""
-    if conv.kernel_size == (1, 1) and tuple(conv.stride) == (1, 1) and conv.groups == 1 \
-            and conv.padding == (0, 0) and not isinstance(getattr(conv, "static_padding", None),
-                                                           nn.ZeroPad2d):
-        return PointwiseConv(conv)
     pad = getattr(conv, "static_padding", None)
+    padded = isinstance(pad, nn.ZeroPad2d) or conv.padding != (0, 0)
+    if conv.kernel_size == (1, 1) and tuple(conv.stride) == (1, 1) and conv.groups == 1 \
+            and not padded:
+        return PointwiseConv(conv)
     if isinstance(pad, nn.ZeroPad2d) and conv.padding == (0, 0):
         left, right, top, bottom = pad.padding
         if right >= left and bottom >= top:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from evolve.runfolder.judge import meets_bar
 from genart import contact_sheet, parse, render_batch
 from scorers.descriptors import niche_name, niche_of
 
@@ -23,8 +24,7 @@ SIDE = 64
 
 def robust(item: dict) -> bool:
     models = item["models"]
-    return (models["efficientnet-lite0"]["top1_rate"] >= 0.9
-            and models["efficientnet-lite2"]["median_rank"] <= 5)
+    return meets_bar(models["efficientnet-lite0"], models["efficientnet-lite2"])
 
 
 def distinct(rows: list[dict]) -> tuple[list[dict], list[dict]]:
