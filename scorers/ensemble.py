@@ -81,7 +81,7 @@ class EnsembleObjective:
 
     def __init__(self, models: list[Classifier], classes, views: Views, *,
                  kind: str = "margin", chunk_size: int | None = None, combine: str = "mean",
-                 coverage: CoverageBand | None = None):
+                 coverage: CoverageBand | None = None, cap: float = 0.0):
         if not models:
             raise ScorerError("an ensemble needs at least one model, e.g. efficientnet-lite0")
         if kind not in KINDS:
@@ -98,12 +98,14 @@ class EnsembleObjective:
         self.view_size: int | None = None      # views' side; None: each network's input size
         self.coverage = coverage    # RGBA input: composited over a background drawn with the
                                     # views' seed, charged outside this coverage band
+        self.cap = cap              # > 0: each view's score counts at most this (a sure view
+                                    # stops paying, so the gradient goes to the views that fail)
 
     def with_views(self, views: Views) -> EnsembleObjective:
         """The same models and classes over other views (the models are shared, not copied)."""
         copy = EnsembleObjective(self.models, self.classes, views, kind=self.kind,
                                  chunk_size=self.chunk_size, combine=self.combine,
-                                 coverage=self.coverage)
+                                 coverage=self.coverage, cap=self.cap)
         copy.view_size = self.view_size
         return copy
 
@@ -162,6 +164,8 @@ class EnsembleObjective:
             mask = torch.zeros(classes, dtype=torch.bool, device=logits.device)
             mask[self.classes] = True
             scores = class_score(logits.flatten(0, 1), mask, self.kind)
+            if self.cap > 0:
+                scores = scores.clamp(max=self.cap)
             mean_probs = logits.float().softmax(-1).mean(0) if probs else None   # (N, 1000)
             parts.append(ModelScores(model.name, scores.view(k, n).mean(0), mean_probs))
         return parts

@@ -1,12 +1,15 @@
 """Ensemble objective and judge on the real EfficientNet-Lite0/1/2, against hand computations."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from skimage import data
 
 from scorers import (ClassObjective, EnsembleObjective, Naturalness, ScorerError, apply_views,
                      audit_scores, class_score, draw_views, fitness_of, judge_scores, load_model,
-                     no_views, resolve_classes, score_population)
+                     no_views, resolve_classes, score_population, view_logits)
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +200,29 @@ def test_judge_scores_take_one_class_list_per_image(lite0):
         assert together.row(i) == pytest.approx(alone, rel=1e-3, abs=1e-4)
     with pytest.raises(ScorerError):
         judge_scores(images, lite0, own[:2], views)
+
+
+def test_a_margin_cap_stops_sure_views_paying_and_their_gradient(lite0):
+    """--margin-cap: each view's margin counts at most the cap, so only the views under it move
+    the pixels (checked against a hand computation on the showcase crab, real Lite0)."""
+    shown = Path(__file__).parents[1] / "runs" / "showcase" / "robust_crab.png"
+    image = torch.from_numpy(np.array(Image.open(shown).convert("RGB"))).permute(2, 0, 1)
+    image = image[None].float().div(255)
+    views = draw_views(6, 3)
+    mask = torch.isin(torch.arange(1000), torch.tensor(resolve_classes("crab", lite0.class_names)))
+    with torch.inference_mode():
+        margins = class_score(view_logits(image, lite0, views).flatten(0, 1), mask)
+    cap = float(margins.median())
+    assert (margins > cap).any() and (margins < cap).any()     # some views sure, some not
+    capped = EnsembleObjective([lite0], "crab", views, cap=cap)
+    pixels = image.clone().requires_grad_()
+    value = capped(pixels)
+    value.sum().backward()
+    assert value.item() == pytest.approx(margins.clamp(max=cap).mean().item(), abs=1e-4)
+    assert capped.redrawn(4).cap == cap
+    under = margins < cap                       # by hand: the mean over views of the unsure ones
+    reference = image.clone().requires_grad_()
+    logits = view_logits(reference, lite0, views).flatten(0, 1)
+    (class_score(logits[under], mask).sum() / len(margins)).backward()
+    assert torch.allclose(pixels.grad, reference.grad, atol=1e-6, rtol=1e-3)
+    assert pixels.grad.abs().sum() > 0

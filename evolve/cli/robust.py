@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from evolve.errors import RunError
 
-ROBUST_ONLY = ("models", "views", "class_score", "ensemble",   # unused by the fooling search
+ROBUST_ONLY = ("models", "views", "class_score", "ensemble", "margin_cap",  # unused by fooling
                "view_grey", "view_jitter", "view_blur", "view_thumb")
 
 

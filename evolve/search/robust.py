@@ -71,7 +71,7 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
                                   kind=config.class_score, combine=config.ensemble,
                                   coverage=CoverageBand(config.coverage_low, config.coverage_high,
                                                         config.coverage_cost)
-                                  if uses_figures(config) else None)
+                                  if uses_figures(config) else None, cap=config.margin_cap)
     return objective, models[0]
 
 

@@ -124,6 +124,9 @@ class RunConfig:
     ensemble: str = setting("mean", "combine the networks' scores by their mean or a soft "
                             "minimum, which pays most for the one that lags", "robust",
                             choices=ENSEMBLE_COMBINES)
+    margin_cap: float = setting(0.0, "each view's class score counts at most this (0: no cap): "
+                                "a sure view stops paying, so effort goes to the views that "
+                                "fail, as the robust bar counts views", "robust", low=0.0)
     judge: str = setting("efficientnet-lite2", "held-out network, never used for selection "
                          "(none: no judge)", "robust")
     judge_views: int = setting(16, "fixed seeded views the judge scores on", "robust", low=1,
