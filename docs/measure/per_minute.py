@@ -1,19 +1,12 @@
 """A short run's figures every minute (issue 21's GPU check): generations, network passes per
 second, the leader's and the best record's held-out judge p, looks in the portfolio and records
 harvested at the robust bar in-run.   usage: python docs/measure/per_minute.py RUN [--label L]"""
-import argparse
-import json
-from pathlib import Path
+from speed_summary import record_rows, run_and_log
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("run")
-    parser.add_argument("--label", default="")
-    args = parser.parse_args()
-    run = Path(args.run)
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
-    records = [json.loads(p.read_text()) for p in sorted(run.glob("records/[0-9]*.json"))]
+    args, run, log = run_and_log()
+    records = record_rows(run)
     print(f"{args.label or run.name}: minute / generation / evals/s / passes/s / leader judge p"
           " / best record judge p / looks / harvested")
     for minute in range(1, int(log[-1]["elapsed"] // 60) + 2):

@@ -13,13 +13,19 @@ def record_rows(run: Path) -> list[dict]:
     return [json.loads(f.read_text()) for f in files]
 
 
-def main() -> None:
+def run_and_log() -> tuple[argparse.Namespace, Path, list[dict]]:
+    """The command line (RUN [--label L]), RUN and the entries of its log.jsonl."""
     parser = argparse.ArgumentParser()
     parser.add_argument("run")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     run = Path(args.run)
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
+    return args, run, [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()
+                       if line]
+
+
+def main() -> None:
+    args, run, log = run_and_log()
     last = log[-1]
     minutes = last["elapsed"] / 60
     work = last["evaluations"] + last.get("tuning_evaluations", 0)

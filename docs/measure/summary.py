@@ -1,8 +1,8 @@
 """One row per run for issue 10's tables: the best record's audit (top-1 rate / median rank per
 network on 64 fixed views) and the held-out judge over the run (rank at quarters of its time)."""
-import argparse
 import json
-from pathlib import Path
+
+from speed_summary import run_and_log
 
 
 def judge_curve(log: list[dict]) -> str:
@@ -19,13 +19,8 @@ def judge_curve(log: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("run")
-    parser.add_argument("--label", default="")
-    args = parser.parse_args()
-    run = Path(args.run)
+    args, run, log = run_and_log()
     config = json.loads((run / "config.json").read_text())
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
     audit = json.loads((run / "audit.json").read_text())
     item = audit["items"][-1]
     cells = "  ".join(f"{name.replace('efficientnet-', '')} {row['top1_rate']:.2f}/"
