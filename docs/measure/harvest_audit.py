@@ -3,25 +3,21 @@ their JSON), audited again by `genart audit`'s own scoring (native-size render o
 fixed views, Lite0/1/2) and counted every 10 minutes: harvested / confirmed by the audit /
 mutually distinct by pixels / by look (portfolio_summary's rules). Writes RUN/harvest_sheet.png.
 usage: python docs/measure/harvest_audit.py RUN [--label L]"""
-import argparse
 import json
-from pathlib import Path
 
 import torch
 
-from evolve.runfolder.audit import _score, audit_models
+from evolve.runfolder.audit import audit_models, audit_rows
 from evolve.runfolder.rundir import RunDir
 from genart import contact_sheet, parse, render_batch
 from portfolio_summary import distinct, robust
 from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, resolve_classes
+from speed_summary import run_and_log
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("run")
-    parser.add_argument("--label", default="")
-    args = parser.parse_args()
-    run = RunDir.open(args.run)
+    args, path, log = run_and_log()
+    run = RunDir.open(path)
     rows = []
     for meta in sorted(run.records.glob("[0-9][0-9][0-9][0-9].json")):
         row = json.loads(meta.read_text())
@@ -32,9 +28,9 @@ def main() -> None:
     classes = resolve_classes(run.config.target, models[0].class_names)
     items = [{"key": r["stem"], "image": "", "formula": r["formula"], "classes": classes,
               "class_name": run.config.target} for r in rows]
-    scored = _score(items, models, draw_views(AUDIT_VIEWS, JUDGE_SEED),
-                    Naturalness(weight=run.config.naturalness_weight),
-                    run.config.size) if items else []
+    scored = audit_rows(items, models, draw_views(AUDIT_VIEWS, JUDGE_SEED),
+                        Naturalness(weight=run.config.naturalness_weight),
+                        run.config.size) if items else []
     for row, audit in zip(rows, scored):
         row["audit"] = audit
         lite = [audit["models"][m.name] for m in models]
@@ -42,7 +38,6 @@ def main() -> None:
               + "  ".join(f"{m.name[-5:]} {x['top1_rate']:.2f}/{x['median_rank']:.0f}"
                           for m, x in zip(models, lite))
               + f"  grey lite0 {lite[0]['grey']['top1_rate']:.2f}  at bar {robust(audit)}")
-    log = [json.loads(line) for line in (run.path / "log.jsonl").read_text().splitlines()]
     end = log[-1]["elapsed"]
     print(f"{args.label}: {len(rows)} harvested; per 10 min: harvested / confirmed by the audit"
           " / distinct by pixels / by look")

@@ -108,7 +108,7 @@ def audit_run(path, *, other: str = "auto", views: int = AUDIT_VIEWS, seed: int 
     size = config.get("size", 128)
     rows = []
     for start in range(0, len(items), CHUNK):
-        rows += _score(items[start:start + CHUNK], models, fixed, naturalness, size)
+        rows += audit_rows(items[start:start + CHUNK], models, fixed, naturalness, size)
         if progress:
             progress(min(start + CHUNK, len(items)), len(items))
     result = {"run": str(run.path), "kind": config.get("kind", "evolve"),
@@ -120,7 +120,7 @@ def audit_run(path, *, other: str = "auto", views: int = AUDIT_VIEWS, seed: int 
     return result
 
 
-def _score(items: list[dict], models, views, naturalness, size) -> list[dict]:
+def audit_rows(items: list[dict], models, views, naturalness, size) -> list[dict]:
     """Rows for a chunk of items: each network at its native size over the fixed views."""
     genomes = [parse(item["formula"]) for item in items]
     native = max(m.input_size for m in models)

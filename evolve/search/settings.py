@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from genart import FormulaError, parse
+from scorers.ensemble import COMBINES as ENSEMBLE_COMBINES, KINDS as CLASS_SCORES
 
 from evolve.errors import RunError
 from evolve.search.operators import START_FORMS, Start
@@ -27,8 +28,6 @@ MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes
 MAX_RECORD_SIZE = 8192                  # anti-aliased record render side
 MAX_POPULATION = 65536
 MAX_VIEWS = 1024
-CLASS_SCORES = ("margin", "log")
-ENSEMBLE_COMBINES = ("mean", "softmin")
 # settings a config written before the robust search (issue 10) lacks: it resumes as it ran
 BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
 # how a config written before start forms, portfolios or --tune-views ran
@@ -36,7 +35,6 @@ BEFORE_SETTING = {"start_form": "sines", "portfolio": False, "tune_views": 0}
 # settings renamed since (config.json files name them the old way)
 RENAMED = {"sine_share": "start_share", "sine_terms": "start_terms",
            "sine_frequency": "start_frequency", "sine_amplitude": "start_amplitude"}
-
 
 GROUPS = ("search", "scoring", "robust", "budget", "output")
 NO_FLAG = ""                             # a setting set by other flags (target, seconds, …)
@@ -125,8 +123,7 @@ class RunConfig:
                             "minimum, which pays most for the one that lags", "robust",
                             choices=ENSEMBLE_COMBINES)
     margin_cap: float = setting(0.0, "each view's class score counts at most this (0: no cap): "
-                                "a sure view stops paying, so effort goes to the views that "
-                                "fail, as the robust bar counts views", "robust", low=0.0)
+                                "effort goes to the views that still fail", "robust", low=0.0)
     judge: str = setting("efficientnet-lite2", "held-out network, never used for selection "
                          "(none: no judge)", "robust")
     judge_views: int = setting(16, "fixed seeded views the judge scores on", "robust", low=1,
