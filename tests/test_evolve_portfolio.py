@@ -228,7 +228,7 @@ def test_a_lineage_run_survives_kill_and_resumes_identically(lineage_run, tmp_pa
     assert records(out) == records(lineage_run)
 
 
-# --- harvest: a lineage ends as soon as its best's record meets the robust bar ---------------
+# --- harvest: a lineage ends as soon as its best or its leader meets the robust bar ---------
 
 def test_a_harvest_starts_a_new_lineage_at_the_next_step_and_is_kept_in_the_state():
     config = RunConfig(target="crab", restart_mode="lineage", stall_generations=8, harvest=True)
@@ -260,6 +260,38 @@ def test_the_robust_bar_holds_for_the_showcase_crab_and_not_for_a_flat_colour():
     crab, flat_red = parse(read_formula(shown)), parse("rgb(0.9, -0.9, -0.9)")
     assert [robust_bar(judge, config, g, CPU) for g in (crab, flat_red)] == [True, False]
     assert robust_bar(None, config, crab, CPU) is None                  # no judge: not checked
+
+
+def test_a_leader_at_the_bar_is_harvested_and_recorded_when_the_best_is_not(tmp_path):
+    """The best ever is a lucky draw (a flat red field scored high); this generation's leader,
+    README's robust crab, meets the real bar on the real networks: it is harvested, written as
+    a record that says so, and neither is held against the bar a second time."""
+    from pathlib import Path
+
+    from evolve.runfolder.session import harvest_at_bar, start_run
+    from genart import read_formula
+
+    config = RunConfig(target="crab", population=4, size=48, record_size=0, views=1,
+                       tune_steps=2, judge_views=4, seed=7, device="cpu",
+                       restart_mode="lineage", harvest=True, generations=1)
+    session = start_run(tmp_path / "run", config)
+    evolution = session.evolution
+    shown = Path(__file__).parents[1] / "runs" / "showcase" / "robust_crab.png"
+    crab, flat_red = parse(read_formula(shown)), parse("rgb(0.9, -0.9, -0.9)")
+    crab.parts = dict(evolution.population[0].parts, fitness=50.0)
+    flat_red.parts = dict(crab.parts, fitness=90.0)
+    evolution.population[0], evolution.best = crab, flat_red
+    before = session.records
+    harvest_at_bar(session)
+    assert evolution.portfolio.harvested == [str(crab)]
+    assert session.records == before + 1
+    meta = json.loads((tmp_path / "run" / "records" / f"{before:04d}.json").read_text())
+    assert meta["robust_bar"] is True
+    assert (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip() == str(crab)
+    assert not evolution.portfolio.unchecked(str(crab))
+    assert not evolution.portfolio.unchecked(str(flat_red))
+    assert evolution.portfolio.new_lineage(1)
+    session.run._lock_file.close()
 
 
 def harvest_run(folder, stop_at: int | None = None):

@@ -205,7 +205,7 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
                  evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
                  elapsed=round(session.elapsed, 2))
     leader = max(evolution.population, key=scalar)      # judged after selection, never in it
-    entry.update(log_fields(session.judge, leader))
+    entry.update(log_fields(session.judge, drawn_genome(config, leader)))   # as it is drawn
     entry.update(_network_passes(session), networks=scoring_networks(config))
     session.run.append_log(entry)
     if evolution.lineage != session.lineage:       # a new lineage is recorded from its start
@@ -274,14 +274,24 @@ def drawn_genome(config: RunConfig, genome):
 
 
 def harvest_at_bar(session: Session) -> None:
-    """--harvest: the best, when new since the last look, checked against the robust bar; met,
-    the next step starts a new lineage. No wall clock and no global RNG decide it, so a killed
-    and resumed run harvests where an uninterrupted one does."""
-    portfolio, best = session.evolution.portfolio, session.evolution.best
-    if session.config.harvest and portfolio.unchecked(str(best)):
-        drawn = drawn_genome(session.config, best)
-        if robust_bar(session.judge, session.config, drawn, session.evolution.evaluator.device):
-            portfolio.harvest(str(drawn))
+    """--harvest: the best and the generation's leader, each once, checked against the robust
+    bar; the first to meet it is harvested (a leader that is not the best gets its record now)
+    and the next step starts a new lineage. Selection sees each genome on a few random views,
+    so the best ever is often a lucky draw while a leader already holds the bar. No wall clock
+    and no global RNG decide it: a killed and resumed run harvests where an uninterrupted one
+    does."""
+    evolution, config = session.evolution, session.config
+    if not config.harvest:
+        return
+    leader = max(evolution.population, key=scalar)
+    for genome in [evolution.best] + ([leader] if str(leader) != str(evolution.best) else []):
+        drawn = drawn_genome(config, genome)
+        if evolution.portfolio.unchecked(str(drawn)) and robust_bar(
+                session.judge, config, drawn, evolution.evaluator.device):
+            evolution.portfolio.harvest(str(drawn))
+            if genome is leader:
+                write_record(session, leader)
+            return
 
 
 def write_record(session: Session, genome, niche: int | None = None) -> None:

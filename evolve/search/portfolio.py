@@ -8,7 +8,8 @@ the next generation is niche elites migrating back and fresh start forms with mo
 restart (island restart keeping the archive; NEAT-style complexification). `lineage`: the whole
 population starts again from the first population's recipe (new template copies), so the next
 lineage is a new picture while the archive and the records keep the old ones; with `harvest`, a
-lineage also ends as soon as its best's record meets the robust bar (runfolder.judge says so).
+lineage also ends as soon as its best or its generation's leader meets the robust bar
+(runfolder.judge says so).
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
     stalled ⇔ generation − climbed_at ≥ S;   blend: ⌈share·N / 2⌉ migrants, rest fresh
@@ -33,6 +34,7 @@ from evolve.search.settings import RunConfig
 
 DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, and enough)
 CACHE = 4096              # formulas whose niche is remembered (elites recur every generation)
+CHECKED = 64              # formulas remembered as already held against the robust bar
 
 
 class Portfolio:
@@ -47,7 +49,8 @@ class Portfolio:
         self.parts: dict[int, dict] = {}              # niche → its elite's score parts
         self.climb_mark, self.climbed_at, self.restarts = -math.inf, 0, 0
         self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
-        self.checked, self.harvest_due = "", False    # the best last checked against it
+        self.checked: list[str] = []          # the last CHECKED formulas held against it
+        self.harvest_due = False
         self._niches: OrderedDict[str, int] = OrderedDict()
 
     # --- the archive ---------------------------------------------------------------------------
@@ -150,9 +153,11 @@ class Portfolio:
         return [parse(f) for f in migrants] + operators.initial_population(k - len(migrants), start)
 
     def unchecked(self, formula: str) -> bool:
-        """True once per new best: it is to be checked against the robust bar."""
-        fresh, self.checked = formula != self.checked, formula
-        return fresh
+        """True once per formula (among the last CHECKED): it is to be held against the bar."""
+        if formula in self.checked:
+            return False
+        self.checked = (self.checked + [formula])[-CHECKED:]
+        return True
 
     def harvest(self, formula: str) -> None:
         """The best met the robust bar: with lineage restarts, the next step starts a new
@@ -193,7 +198,9 @@ class Portfolio:
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
         self.harvested = list(data.get("harvested", []))
-        self.checked, self.harvest_due = data.get("checked", ""), data.get("harvest_due", False)
+        checked = data.get("checked", [])              # one formula before leaders were checked
+        self.checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
+        self.harvest_due = data.get("harvest_due", False)
 
 
 def scalar(genome: Genome) -> float:
