@@ -281,8 +281,9 @@ def test_a_leader_at_the_bar_is_harvested_and_recorded_when_the_best_is_not(tmp_
     crab.parts = dict(evolution.population[0].parts, fitness=50.0)
     flat_red.parts = dict(crab.parts, fitness=90.0)
     evolution.population[0], evolution.best = crab, flat_red
-    before = session.records
+    before, marks = session.records, (session.last_record, session.last_formula)
     harvest_at_bar(session)
+    assert (session.last_record, session.last_formula) == marks   # the best's record mark
     assert evolution.portfolio.harvested == [str(crab)]
     assert session.records == before + 1
     meta = json.loads((tmp_path / "run" / "records" / f"{before:04d}.json").read_text())

@@ -289,8 +289,10 @@ def harvest_at_bar(session: Session) -> None:
         if evolution.portfolio.unchecked(str(drawn)) and robust_bar(
                 session.judge, config, drawn, evolution.evaluator.device):
             evolution.portfolio.harvest(str(drawn))
-            if genome is leader:
+            if genome is leader:           # its own record; the best's record mark stays
+                marks = session.last_record, session.last_formula, session.last_record_time
                 write_record(session, leader)
+                session.last_record, session.last_formula, session.last_record_time = marks
             return
 
 
