@@ -282,7 +282,7 @@ def test_a_leader_at_the_bar_is_harvested_and_recorded_when_the_best_is_not(tmp_
     flat_red.parts = dict(crab.parts, fitness=90.0)
     evolution.population[0], evolution.best = crab, flat_red
     before, marks = session.records, (session.last_record, session.last_formula)
-    harvest_at_bar(session)
+    harvest_at_bar(session, crab)
     assert (session.last_record, session.last_formula) == marks   # the best's record mark
     assert evolution.portfolio.harvested == [str(crab)]
     assert session.records == before + 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from genart import contact_sheet, parse, render_batch
+from portfolio_summary import robust as at_bar
 
 RUNS = Path("runs/measure")
 NETS = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
@@ -25,11 +26,6 @@ def harvested(run: Path) -> int:
     """Records the run itself found at the robust bar (--harvest)."""
     return sum(bool(json.loads(p.read_text()).get("robust_bar"))
                for p in (run / "records").glob("[0-9][0-9][0-9][0-9].json"))
-
-
-def at_bar(item: dict) -> bool:
-    models = item["models"]
-    return models[NETS[0]]["top1_rate"] >= 0.9 and models[NETS[2]]["median_rank"] <= 5
 
 
 def main() -> None:

@@ -198,13 +198,13 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     """Log line, record if the best moved enough, checkpoint on schedule."""
     evolution, config = session.evolution, session.config
     tuned = (config.tune_steps + 1) * _tuned_count(config) if evolution.generation else 0
-    harvest_at_bar(session)                        # before stats: the log counts it
+    leader = max(evolution.population, key=scalar)      # judged after selection, never in it
+    harvest_at_bar(session, leader)                # before stats: the log counts it
     entry = evolution.stats()
     entry["top_class"] = _class_name(session.model, entry["top_class_index"])
     entry.update(scored=made, seconds=round(seconds, 3),
                  evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
                  elapsed=round(session.elapsed, 2))
-    leader = max(evolution.population, key=scalar)      # judged after selection, never in it
     entry.update(log_fields(session.judge, drawn_genome(config, leader)))   # as it is drawn
     entry.update(_network_passes(session), networks=scoring_networks(config))
     session.run.append_log(entry)
@@ -273,7 +273,7 @@ def drawn_genome(config: RunConfig, genome):
     return drawn
 
 
-def harvest_at_bar(session: Session) -> None:
+def harvest_at_bar(session: Session, leader) -> None:
     """--harvest: the best and the generation's leader, each once, checked against the robust
     bar; the first to meet it is harvested (a leader that is not the best gets its record now)
     and the next step starts a new lineage. Selection sees each genome on a few random views,
@@ -283,23 +283,22 @@ def harvest_at_bar(session: Session) -> None:
     evolution, config = session.evolution, session.config
     if not config.harvest:
         return
-    leader = max(evolution.population, key=scalar)
     for genome in [evolution.best] + ([leader] if str(leader) != str(evolution.best) else []):
         drawn = drawn_genome(config, genome)
         if evolution.portfolio.unchecked(str(drawn)) and robust_bar(
                 session.judge, config, drawn, evolution.evaluator.device):
             evolution.portfolio.harvest(str(drawn))
             if genome is leader:           # its own record; the best's record mark stays
-                marks = session.last_record, session.last_formula, session.last_record_time
-                write_record(session, leader)
-                session.last_record, session.last_formula, session.last_record_time = marks
+                write_record(session, leader, best_path=False)
             return
 
 
-def write_record(session: Session, genome, niche: int | None = None) -> None:
+def write_record(session: Session, genome, niche: int | None = None, *,
+                 best_path: bool = True) -> None:
     """records/NNNN.png (scoring size), NNNN_hires.png, NNNN_alpha.png (figures, RGBA),
     NNNN.formula, NNNN.json; gallery.
-    With `niche`: a portfolio look's gain, which leaves the best's record mark alone."""
+    With `niche`: a portfolio look's gain; it, and a record with best_path=False (a harvested
+    leader), leave the best's record mark alone."""
     config, evaluator = session.config, session.evolution.evaluator
     stem = session.run.record_stem(session.records)
     drawn = drawn_genome(config, genome)
@@ -339,7 +338,7 @@ def write_record(session: Session, genome, niche: int | None = None) -> None:
     session.records += 1
     if niche is not None:
         session.evolution.portfolio.recorded[niche] = parts["fitness"]
-    else:
+    elif best_path:
         session.last_record, session.last_formula = parts["fitness"], str(genome)
         session.last_record_time = session.elapsed
     build_gallery(session.run)
