@@ -106,14 +106,14 @@ def meets_bar(first: dict, judge: dict) -> bool:
 
 def robust_bar(judge: Judge | None, config: RunConfig, genome, device) -> bool | None:
     """Whether a picture meets the robust bar on the audit's 64 views, as `genart audit` finds
-    it; screened first on the judge's own 16 views (cached for the leader), since the 64-view
-    check costs ~130 network passes. None: no judge, nothing to check."""
+    it; screened first on the judge's own 16 views (the first network, the cheaper, then the
+    judge, cached), since the 64-view check costs ~130 network passes. None: no judge."""
     if judge is None:
         return None
-    if judge.score(genome)["median_rank"] > BAR_RANK:
-        return False
     first = load_model(config.model_names()[0], device)
     if judged(genome, first, judge.classes, judge.views)["top1_rate"] < BAR_TOP1:
+        return False
+    if judge.score(genome)["median_rank"] > BAR_RANK:
         return False
     views = draw_views(AUDIT_VIEWS, JUDGE_SEED)
     return meets_bar(judged(genome, first, judge.classes, views),

@@ -199,7 +199,7 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     evolution, config = session.evolution, session.config
     tuned = (config.tune_steps + 1) * _tuned_count(config) if evolution.generation else 0
     leader = max(evolution.population, key=scalar)      # judged after selection, never in it
-    harvest_at_bar(session, leader)                # before stats: the log counts it
+    harvest_at_bar(session)                        # before stats: the log counts it
     entry = evolution.stats()
     entry["top_class"] = _class_name(session.model, entry["top_class_index"])
     entry.update(scored=made, seconds=round(seconds, 3),
@@ -273,23 +273,24 @@ def drawn_genome(config: RunConfig, genome):
     return drawn
 
 
-def harvest_at_bar(session: Session, leader) -> None:
-    """--harvest: the best and the generation's leader, each once, checked against the robust
-    bar; the first to meet it is harvested (a leader that is not the best gets its record now)
-    and the next step starts a new lineage. Selection sees each genome on a few random views,
-    so the best ever is often a lucky draw while a leader already holds the bar. No wall clock
-    and no global RNG decide it: a killed and resumed run harvests where an uninterrupted one
-    does."""
+def harvest_at_bar(session: Session) -> None:
+    """--harvest: the best, then this generation's population from its leader down, each formula
+    once, held against the robust bar; the first to meet it is harvested (one that is not the
+    best gets its record now) and the next step starts a new lineage. Selection sees each genome
+    on a few random views, so its order is noisy and often not the bar's: the best ever is often
+    a lucky draw while a lower member already holds the bar. No wall clock and no global RNG
+    decide it: a killed and resumed run harvests where an uninterrupted one does."""
     evolution, config = session.evolution, session.config
     if not config.harvest:
         return
-    for genome in [evolution.best] + ([leader] if str(leader) != str(evolution.best) else []):
+    members = sorted(evolution.population, key=scalar, reverse=True)
+    for genome in [evolution.best] + members:
         drawn = drawn_genome(config, genome)
         if evolution.portfolio.unchecked(str(drawn)) and robust_bar(
                 session.judge, config, drawn, evolution.evaluator.device):
             evolution.portfolio.harvest(str(drawn))
-            if genome is leader:           # its own record; the best's record mark stays
-                write_record(session, leader, best_path=False)
+            if genome is not evolution.best:      # its own record; the best's record mark stays
+                write_record(session, genome, best_path=False)
             return
 
 

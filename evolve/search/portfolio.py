@@ -17,8 +17,10 @@ lineage also ends as soon as its best or its generation's leader meets the robus
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import random
+import re
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -34,7 +36,8 @@ from evolve.search.settings import RunConfig
 
 DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, and enough)
 CACHE = 4096              # formulas whose niche is remembered (elites recur every generation)
-CHECKED = 64              # formulas remembered as already held against the robust bar
+CHECKED = 512             # formulas remembered (by digest) as already held against the bar
+KEY = re.compile(r"[0-9a-f]{16}")                          # a digest, as formula_key writes it
 
 
 class Portfolio:
@@ -49,7 +52,7 @@ class Portfolio:
         self.parts: dict[int, dict] = {}              # niche → its elite's score parts
         self.climb_mark, self.climbed_at, self.restarts = -math.inf, 0, 0
         self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
-        self.checked: list[str] = []          # the last CHECKED formulas held against it
+        self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
         self._niches: OrderedDict[str, int] = OrderedDict()
 
@@ -154,9 +157,10 @@ class Portfolio:
 
     def unchecked(self, formula: str) -> bool:
         """True once per formula (among the last CHECKED): it is to be held against the bar."""
-        if formula in self.checked:
+        key = formula_key(formula)
+        if key in self.checked:
             return False
-        self.checked = (self.checked + [formula])[-CHECKED:]
+        self.checked = (self.checked + [key])[-CHECKED:]
         return True
 
     def harvest(self, formula: str) -> None:
@@ -198,11 +202,16 @@ class Portfolio:
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
         self.harvested = list(data.get("harvested", []))
-        checked = data.get("checked", [])              # one formula before leaders were checked
-        self.checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
+        checked = data.get("checked", [])     # older checkpoints: one formula, then formulas
+        checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
+        self.checked = [c if KEY.fullmatch(c) else formula_key(c) for c in checked][-CHECKED:]
         self.harvest_due = data.get("harvest_due", False)
 
 
 def scalar(genome: Genome) -> float:
     return genome.parts["fitness"]
 
+
+def formula_key(formula: str) -> str:
+    """A short digest of a formula's text (checkpoints hold hundreds of them, not the texts)."""
+    return hashlib.sha1(formula.encode()).hexdigest()[:16]
