@@ -1,7 +1,8 @@
 """Issue 21 with --harvest: the records a run found at the robust bar in-run (`robust_bar` in
 their JSON), audited again by `genart audit`'s own scoring (native-size render on white, 64
 fixed views, Lite0/1/2) and counted every 10 minutes: harvested / confirmed by the audit /
-mutually distinct by pixels / by look (portfolio_summary's rules). Writes RUN/harvest_sheet.png.
+mutually distinct by pixels / by look (portfolio_summary's rules); and which the run took it as:
+the best ever, the generation's leader or a lower member. Writes RUN/harvest_sheet.png.
 usage: python docs/measure/harvest_audit.py RUN [--label L]"""
 import json
 
@@ -31,10 +32,14 @@ def main() -> None:
     scored = audit_rows(items, models, draw_views(AUDIT_VIEWS, JUDGE_SEED),
                         Naturalness(weight=run.config.naturalness_weight),
                         run.config.size) if items else []
+    by_generation = {e["generation"]: e for e in log}
     for row, audit in zip(rows, scored):
         row["audit"] = audit
+        entry = by_generation.get(row["generation"], {})
+        taken = ("best" if row["fitness"] == entry.get("best_ever_fitness") else
+                 "leader" if row["fitness"] == entry.get("best_fitness") else "member")
         lite = [audit["models"][m.name] for m in models]
-        print(f"  #{row['stem']} {row['elapsed'] / 60:5.1f} min lineage {row['lineage']}: "
+        print(f"  #{row['stem']} {row['elapsed'] / 60:5.1f} min lineage {row['lineage']} {taken}: "
               + "  ".join(f"{m.name[-5:]} {x['top1_rate']:.2f}/{x['median_rank']:.0f}"
                           for m, x in zip(models, lite))
               + f"  grey lite0 {lite[0]['grey']['top1_rate']:.2f}  at bar {robust(audit)}")
