@@ -266,6 +266,28 @@ def test_the_robust_bar_holds_for_the_showcase_crab_and_not_for_a_flat_colour():
     assert robust_bar(None, config, crab, CPU) is None                  # no judge: not checked
 
 
+def test_the_in_run_bar_is_the_audits_on_a_crab_at_its_edge():
+    """A crab a run harvested when its bar rendered at Lite0's own 224 px (crab top-1 on ≥ 90 %
+    of the 64 views there) that `genart audit`, rendering once at 260, fails: the bar now
+    renders as the audit does, and agrees with it."""
+    from pathlib import Path
+
+    from evolve.runfolder.audit import audit_rows
+    from evolve.runfolder.judge import judged, make_judge, meets_bar, robust_bar
+    from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, load_model
+
+    config = RunConfig(target="crab")
+    judge = make_judge(config, CPU)
+    edge = parse((Path(__file__).parent / "data" / "edge_crab.formula").read_text())
+    lite0, views = load_model("efficientnet-lite0", CPU), draw_views(AUDIT_VIEWS, JUDGE_SEED)
+    assert judged(edge, lite0, judge.classes, views)["top1_rate"] >= 0.9        # at 224 px
+    item = {"key": "edge", "image": "", "formula": str(edge), "classes": judge.classes,
+            "class_name": "crab"}
+    row = audit_rows([item], [lite0, judge.model], views, Naturalness(), config.size)[0]
+    audited = meets_bar(*(row["models"][m.name] for m in (lite0, judge.model)))
+    assert audited is False and robust_bar(judge, config, edge, CPU) is audited
+
+
 def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_are_not(
         tmp_path):
     """The best ever is a lucky draw (a flat red field scored high) and so is this generation's

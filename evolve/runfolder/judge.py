@@ -105,9 +105,11 @@ def meets_bar(first: dict, judge: dict) -> bool:
 
 
 def robust_bar(judge: Judge | None, config: RunConfig, genome, device) -> bool | None:
-    """Whether a picture meets the robust bar on the audit's 64 views, as `genart audit` finds
-    it; screened first on the judge's own 16 views (the first network, the cheaper, then the
-    judge, cached), since the 64-view check costs ~130 network passes. None: no judge."""
+    """Whether a picture meets the robust bar on the audit's 64 views as `genart audit` finds
+    it: one render at the larger network's native size, which each network's views resize (a
+    render at 224 for Lite0 passed pictures the audit's 260 failed). Screened first on the
+    judge's 16 views (the first network, the cheaper, then the judge, cached), since the
+    64-view check costs ~130 network passes. None: no judge."""
     if judge is None:
         return None
     first = load_model(config.model_names()[0], device)
@@ -115,6 +117,8 @@ def robust_bar(judge: Judge | None, config: RunConfig, genome, device) -> bool |
         return False
     if judge.score(genome)["median_rank"] > BAR_RANK:
         return False
+    with torch.inference_mode():
+        image = render_batch([genome], max(first.input_size, judge.model.input_size), device)
     views = draw_views(AUDIT_VIEWS, JUDGE_SEED)
-    return meets_bar(judged(genome, first, judge.classes, views),
-                     judged(genome, judge.model, judge.classes, views))
+    return meets_bar(judge_scores(image, first, judge.classes, views).row(0),
+                     judge_scores(image, judge.model, judge.classes, views).row(0))
