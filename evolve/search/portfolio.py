@@ -8,7 +8,7 @@ the next generation is niche elites migrating back and fresh start forms with mo
 restart (island restart keeping the archive; NEAT-style complexification). `lineage`: the whole
 population starts again from the first population's recipe (new template copies), so the next
 lineage is a new picture while the archive and the records keep the old ones; with `harvest`, a
-lineage also ends as soon as its best or its generation's leader meets the robust bar
+lineage also ends as soon as its best or any member of its generation meets the robust bar
 (runfolder.judge says so).
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
