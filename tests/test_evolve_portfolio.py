@@ -293,11 +293,11 @@ def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_
     """The best ever is a lucky draw (a flat red field scored high) and so is this generation's
     leader (flat blue); a lower member, README's robust crab, meets the real bar on the real
     networks: it is harvested, written as a record that says so, the best's record mark stays,
-    and none of the three is held against the bar a second time."""
+    and none of the three is held against the bar a second time; its twin is not harvested."""
     from pathlib import Path
 
     from evolve.runfolder.session import harvest_at_bar, start_run
-    from genart import read_formula
+    from genart import constants_of, read_formula, with_constants
 
     config = RunConfig(target="crab", population=4, size=48, record_size=0, views=1,
                        tune_steps=2, judge_views=4, seed=7, device="cpu",
@@ -320,16 +320,22 @@ def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_
     assert (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip() == str(crab)
     assert not any(evolution.portfolio.unchecked(str(g)) for g in (crab, flat_red, flat_blue))
     assert evolution.portfolio.new_lineage(1)
+    twin = with_constants(crab, [v * 1.002 for v in constants_of(crab)])   # at the bar as well
+    twin.parts = dict(crab.parts)
+    evolution.population[:1] = [twin]
+    harvest_at_bar(session)
+    assert evolution.portfolio.harvested == [str(crab)]       # a twin of a harvest is no new crab
     session.run._lock_file.close()
 
 
 def harvest_run(folder, stop_at: int | None = None):
-    """A tiny real lineage run with --harvest, 3 generations (stop_at: stopped after it)."""
+    """A tiny real lineage run with --harvest, new lineages half bred from the harvests, 3
+    generations (stop_at: stopped after it)."""
     from evolve.runfolder.session import drive, start_run
 
     config = RunConfig(target="crab", population=4, size=48, record_size=0, views=1,
                        tune_steps=2, tune_share=0.25, judge_views=2, seed=7, device="cpu",
-                       restart_mode="lineage", harvest=True, generations=3)
+                       restart_mode="lineage", harvest=True, harvest_breed=0.5, generations=3)
     session = start_run(folder, config)
     drive(session, should_stop=lambda: stop_at is not None
           and session.evolution.generation >= stop_at)

@@ -275,20 +275,21 @@ def drawn_genome(config: RunConfig, genome):
 
 def harvest_at_bar(session: Session) -> None:
     """--harvest: the best, then this generation's population from its leader down, each formula
-    once, held against the robust bar; the first to meet it is harvested (one that is not the
-    best gets its record now) and the next step starts a new lineage. Selection sees each genome
+    once, held against the robust bar; the first to meet it, apart from every earlier harvest,
+    is harvested (one that is not the best gets its record now) and the next step starts a new
+    lineage. Selection sees each genome
     on a few random views, so its order is noisy and often not the bar's: the best ever is often
     a lucky draw while a lower member already holds the bar. No wall clock and no global RNG
     decide it: a killed and resumed run harvests where an uninterrupted one does."""
     evolution, config = session.evolution, session.config
     if not config.harvest:
         return
-    members = sorted(evolution.population, key=scalar, reverse=True)
+    members, portfolio = sorted(evolution.population, key=scalar, reverse=True), evolution.portfolio
     for genome in [evolution.best] + members:
         drawn = drawn_genome(config, genome)
-        if evolution.portfolio.unchecked(str(drawn)) and robust_bar(
+        if portfolio.unchecked(str(drawn)) and portfolio.apart(genome) and robust_bar(
                 session.judge, config, drawn, evolution.evaluator.device):
-            evolution.portfolio.harvest(str(drawn))
+            portfolio.harvest(str(drawn))
             if genome is not evolution.best:      # its own record; the best's record mark stays
                 write_record(session, genome, best_path=False)
             return

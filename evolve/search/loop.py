@@ -25,7 +25,7 @@ from scorers.population import default_chunk
 from evolve.search import operators
 from evolve.search.emitter import climb_cells
 from evolve.search.operators import Pareto, Variation, clone
-from evolve.search.parents import first_population, template_slots
+from evolve.search.parents import first_population, lineage_population, template_slots
 from evolve.search.portfolio import Portfolio
 from evolve.search.robust import is_robust, view_seed
 from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
@@ -236,10 +236,11 @@ class Evolution:
 
     def _start_lineage(self) -> int:
         """A new lineage: the whole population drawn again as the first one was (template copies
-        all jittered, so it is not the last lineage's start), scored under this step's views;
-        the best so far is forgotten here (its records stay). Returns the genomes scored."""
-        self.population = first_population(self.config, self.toolbox, self.variation,
-                                           as_drawn=False)
+        all jittered, so it is not the last lineage's start; a --harvest-breed share bred from
+        the harvested pictures), scored under this step's views; the best so far is forgotten
+        here (its records stay). Returns the genomes scored."""
+        self.population = lineage_population(self.config, self.toolbox, self.variation,
+                                             self.portfolio.harvested, self.portfolio.apart)
         self.hall_of_fame.clear()
         self.best = None
         return self._tell(self.population, known={})

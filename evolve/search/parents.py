@@ -4,12 +4,15 @@ The parents come first, once each; every other slot is a child of one operator o
 crossover of two parents drawn at random (the same one twice when there is one) or one
 mutation of a parent — so the whole first generation descends from what the person picked.
 A `fresh` share of the slots may instead hold new start genomes, as a run without parents has.
+A new lineage (--harvest-breed) is bred the same way from the pictures harvested so far: their
+children are stepping stones to other crabs, the harvested pictures themselves left out.
 
     P ← parents[:N];  while |P| < N:  P ← P ∪ {mate(a, b) or mutate(a)},  a, b ~ parents
 """
 from __future__ import annotations
 
 import random
+from typing import Callable
 
 from deap import base
 
@@ -21,6 +24,7 @@ from evolve.search.settings import RunConfig
 from evolve.search.templates import template_population
 
 TRIES = 8          # draws per slot before a repeat of a formula already held is accepted
+APART_TRIES = 32   # mutations of a lineage's bred child before a twin of a harvest is kept
 
 
 def first_population(config: RunConfig, toolbox: base.Toolbox, variation: Variation, *,
@@ -34,6 +38,28 @@ def first_population(config: RunConfig, toolbox: base.Toolbox, variation: Variat
         return population[:len(population) - len(copies)] + copies
     return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
                            variation, fresh=config.fresh_share, start=config.start())
+
+
+def lineage_population(config: RunConfig, toolbox: base.Toolbox, variation: Variation,
+                       harvested: list[str], apart: Callable[[Genome], bool]) -> list[Genome]:
+    """A new lineage's population: drawn as the first one was (template copies all jittered),
+    its first --harvest-breed share of slots (never the template copies) children of the
+    harvested formulas instead, each mutated again (up to APART_TRIES times) until its picture
+    is `apart` from theirs: one mutation of a crab mostly draws the same crab."""
+    population = first_population(config, toolbox, variation, as_drawn=False)
+    room = len(population) - template_slots(config)
+    k = min(round(config.harvest_breed * config.population), room) if harvested else 0
+    parents, held = [parse(f) for f in harvested], set(harvested)
+    children = []
+    for _ in range(k):
+        child = _new_child(parents, toolbox, variation, held)
+        for _ in range(APART_TRIES):
+            if apart(child):
+                break
+            child = _unscored(operators.mutate(toolbox, child, variation))
+        children.append(child)
+        held.add(str(child))
+    return children + population[k:]
 
 
 def template_slots(config: RunConfig) -> int:

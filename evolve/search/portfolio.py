@@ -9,7 +9,7 @@ restart (island restart keeping the archive; NEAT-style complexification). `line
 population starts again from the first population's recipe (new template copies), so the next
 lineage is a new picture while the archive and the records keep the old ones; with `harvest`, a
 lineage also ends as soon as its best or any member of its generation meets the robust bar
-(runfolder.judge says so).
+(runfolder.judge says so) and is apart from every picture harvested before.
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
     stalled ⇔ generation − climbed_at ≥ S;   blend: ⌈share·N / 2⌉ migrants, rest fresh
@@ -27,6 +27,7 @@ from dataclasses import replace
 import torch
 
 from genart import Genome, parse, render_batch
+from genart.regularity import mirrored_formula
 from scorers.descriptors import NICHES, niche_name, niche_of
 
 from evolve.search import operators
@@ -37,6 +38,7 @@ from evolve.search.settings import RunConfig
 DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, and enough)
 CACHE = 4096              # formulas whose niche is remembered (elites recur every generation)
 CHECKED = 512             # formulas remembered (by digest) as already held against the bar
+APART = 0.1               # mean |Δ| of two renders at DESCRIPTOR_SIZE: distinct pictures (audit's)
 KEY = re.compile(r"[0-9a-f]{16}")                          # a digest, as formula_key writes it
 
 
@@ -55,6 +57,7 @@ class Portfolio:
         self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
         self._niches: OrderedDict[str, int] = OrderedDict()
+        self._harvest_images = torch.empty(0)
 
     # --- the archive ---------------------------------------------------------------------------
     def niches(self, genomes: list[Genome]) -> list[int]:
@@ -163,6 +166,22 @@ class Portfolio:
         self.checked = (self.checked + [key])[-CHECKED:]
         return True
 
+    def apart(self, genome: Genome) -> bool:
+        """Whether a genome's picture (as drawn: mirrored under --symmetry mirror) differs from
+        every one harvested so far by more than APART: a twin of a harvested crab is no new
+        crab, so its lineage goes on."""
+        if not self.harvested:
+            return True
+        if len(self._harvest_images) != len(self.harvested):     # derived, not in the state
+            self._harvest_images = self._renders([parse(f) for f in self.harvested])
+        drawn = mirrored_formula(genome) if self.config.symmetry == "mirror" else genome
+        image = self._renders([drawn])
+        return bool(((self._harvest_images - image).abs().mean(dim=(1, 2, 3)) > APART).all())
+
+    def _renders(self, genomes: list[Genome]) -> torch.Tensor:
+        with torch.inference_mode():
+            return render_batch(genomes, DESCRIPTOR_SIZE, self.device)
+
     def harvest(self, formula: str) -> None:
         """The best met the robust bar: with lineage restarts, the next step starts a new
         lineage (a night buys many robust pictures, not one polished past the bar)."""
@@ -202,6 +221,7 @@ class Portfolio:
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
         self.harvested = list(data.get("harvested", []))
+        self._harvest_images = torch.empty(0)
         checked = data.get("checked", [])     # older checkpoints: one formula, then formulas
         checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
         self.checked = [c if KEY.fullmatch(c) else formula_key(c) for c in checked][-CHECKED:]

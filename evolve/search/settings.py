@@ -1,8 +1,7 @@
 """Search settings and random states: what decides a search, and how to save and restore it.
 
-`RunConfig` is everything that decides a run (saved as config.json and in every checkpoint);
-the random-state helpers capture Python's `random` (DEAP draws from it), numpy and torch as
-JSON lists, so a resumed search continues the same random sequence.
+`RunConfig` is everything that decides a run (config.json, every checkpoint); the random states
+of Python's `random` (DEAP's), numpy and torch as JSON lists let a resume continue alike.
 """
 from __future__ import annotations
 
@@ -28,9 +27,9 @@ MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes
 MAX_RECORD_SIZE = 8192                  # anti-aliased record render side
 MAX_POPULATION = 65536
 MAX_VIEWS = 1024
-# settings a config written before the robust search (issue 10) lacks: it resumes as it ran
+# how a config written before the robust search (issue 10), start forms, portfolios or
+# --tune-views ran: settings it lacks that now default otherwise
 BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
-# how a config written before start forms, portfolios or --tune-views ran
 BEFORE_SETTING = {"start_form": "sines", "portfolio": False, "tune_views": 0}
 # settings renamed since (config.json files name them the old way)
 RENAMED = {"sine_share": "start_share", "sine_terms": "start_terms",
@@ -69,8 +68,7 @@ def flag_name(field: dataclasses.Field) -> str:
     return "--" + (flag or field.name.replace("_", "-"))
 
 
-KIND_NOUNS = {bool: "true or false", int: "a whole number", float: "a finite number",
-              str: "text"}
+KIND_NOUNS = {bool: "true or false", int: "a whole number", float: "a finite number", str: "text"}
 
 
 def checked_value(field: dataclasses.Field, kind, value):
@@ -240,6 +238,8 @@ class RunConfig:
                                  "formulas, so capacity grows", "search", low=0, high=1024)
     harvest: bool = setting(False, "a new lineage as soon as the best meets the robust bar on "
                             "the audit's 64 views (a crab search: on)", "search")
+    harvest_breed: float = setting(0.0, "share of a new lineage bred from the pictures harvested "
+                                   "so far (mutants, crossovers)", "search", low=0.0, high=1.0)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
                             "left-right symmetric (a robust class search: mirror)", "search",

@@ -1,0 +1,83 @@
+"""A night's crabs are distinct: a harvest must be apart from every earlier one, and a new
+lineage may be bred from the harvested pictures (stepping stones), on real renders."""
+import difflib
+import random
+import re
+from pathlib import Path
+
+import torch
+
+from evolve.search import operators
+from evolve.search.loop import make_variation
+from evolve.search.parents import first_population, lineage_population
+from evolve.search.portfolio import APART, Portfolio
+from evolve.search.settings import RunConfig, seed_everything
+from genart import constants_of, parse, render_batch, with_constants
+from genart.regularity import mirrored_formula
+
+CPU = torch.device("cpu")
+CRAB = parse((Path(__file__).parent / "data" / "edge_crab.formula").read_text())
+CONFIG = RunConfig(target="crab", template="crab", start_form="figure", symmetry="mirror",
+                   restart_mode="lineage", stall_generations=8, harvest=True, harvest_breed=0.5)
+
+
+def skeleton(text: str) -> str:
+    """A formula's text with every number one letter: its tree, whatever its constants."""
+    return re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "c", text)
+
+
+def nudged(genome, scale: float):
+    """The genome with every constant multiplied by `scale` (a twin when scale is near 1)."""
+    return with_constants(genome, [v * scale for v in constants_of(genome)])
+
+
+def test_a_picture_is_apart_only_from_pictures_it_differs_from_by_pixels():
+    portfolio = Portfolio(CONFIG, CPU)
+    flat_blue = parse("rgb(-0.9, -0.9, 0.9)")
+    assert portfolio.apart(CRAB)                                  # nothing harvested yet
+    portfolio.harvest(str(mirrored_formula(CRAB)))                # harvests are kept as drawn
+    twin, other = nudged(CRAB, 1.002), flat_blue
+    images = render_batch([mirrored_formula(g) for g in (CRAB, twin, other)], 64, CPU)
+    gaps = [float((images[0] - i).abs().mean()) for i in images[1:]]
+    assert gaps[0] <= APART < gaps[1]                             # the rule, computed here
+    assert [portfolio.apart(g) for g in (CRAB, twin, other)] == [False, False, True]
+    restored = Portfolio(CONFIG, CPU)
+    restored.restore(portfolio.to_json(), 0)
+    assert not restored.apart(twin) and restored.apart(other)     # renders rebuilt on resume
+
+
+def bred(config: RunConfig, harvested: list[str], seed: int = 3):
+    variation = make_variation(config)
+    toolbox = operators.make_toolbox(variation)
+    portfolio = Portfolio(config, CPU)
+    for text in harvested:
+        portfolio.harvest(text)
+    seed_everything(seed)
+    plain = first_population(config, toolbox, variation, as_drawn=False)
+    seed_everything(seed)
+    return plain, lineage_population(config, toolbox, variation, harvested, portfolio.apart), \
+        portfolio
+
+
+def test_a_new_lineage_is_half_bred_from_the_harvests_each_child_apart_from_them():
+    harvested = [str(mirrored_formula(CRAB))]
+    plain, population, portfolio = bred(CONFIG, harvested)
+    k = round(CONFIG.harvest_breed * CONFIG.population)
+    assert [str(g) for g in population[k:]] == [str(g) for g in plain[k:]]   # template copies kept
+    children = population[:k]
+    assert all(str(c) not in harvested and portfolio.apart(c) for c in children)
+    kin = [difflib.SequenceMatcher(None, skeleton(harvested[0]), skeleton(str(g)),
+                                   autojunk=False).ratio() for g in population]
+    assert min(kin[:k]) > 0.8 and max(kin[k:-2]) < 0.2     # the crab's trees; start forms not
+    assert all(not c.parts and not c.fitness.valid for c in children)
+    for config, parents in ((CONFIG, []), (RunConfig(**{**CONFIG.to_json(),
+                                                         "harvest_breed": 0.0}), harvested)):
+        plain, population, _ = bred(config, parents)           # nothing to breed, or no share
+        assert [str(g) for g in population] == [str(g) for g in plain]
+
+
+def test_breeding_draws_only_from_the_seeded_random_state():
+    harvested = [str(mirrored_formula(CRAB)), str(mirrored_formula(nudged(CRAB, 0.5)))]
+    first = [str(g) for g in bred(CONFIG, harvested, seed=11)[1]]
+    random.seed(0)
+    assert [str(g) for g in bred(CONFIG, harvested, seed=11)[1]] == first
