@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 
-from evolve.search.portfolio import Portfolio
+from evolve.search.portfolio import Portfolio, formula_key
 from evolve.search.settings import RunConfig
 from genart import parse, render_batch
 from runs import comparable, finished, genart, kill_at_generation
@@ -233,17 +233,20 @@ def test_a_lineage_run_survives_kill_and_resumes_identically(lineage_run, tmp_pa
 def test_a_harvest_starts_a_new_lineage_at_the_next_step_and_is_kept_in_the_state():
     config = RunConfig(target="crab", restart_mode="lineage", stall_generations=8, harvest=True)
     portfolio = Portfolio(config, CPU)
-    assert portfolio.unchecked("a") and not portfolio.unchecked("a")    # once per new best
+    assert not portfolio.checked_before("a")
+    portfolio.mark_checked("a")
+    portfolio.mark_checked("a")
+    assert portfolio.checked_before("a") and portfolio.checked == [formula_key("a")]
     assert not portfolio.new_lineage(1)                                 # not stalled, no harvest
     portfolio.harvest("a")
     again = Portfolio(config, CPU)
     again.restore(json.loads(json.dumps(portfolio.to_json())), 1)
-    assert not again.unchecked("a") and again.stats()["harvests"] == 1
+    assert again.checked_before("a") and again.stats()["harvests"] == 1
     assert again.new_lineage(1) and again.restarts == 1
     assert not again.new_lineage(2)                                     # once per harvest
     older = Portfolio(config, CPU)          # checkpoints that kept formula texts still resume
     older.restore(dict(portfolio.to_json(), checked=["a"]), 1)
-    assert not older.unchecked("a") and older.unchecked("b")
+    assert older.checked_before("a") and not older.checked_before("b")
     assert len(json.dumps(older.to_json()["checked"])) < 50            # digests, not texts
     blend = Portfolio(RunConfig(target="crab", stall_generations=8, harvest=True), CPU)
     blend.harvest("a")
@@ -318,7 +321,7 @@ def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_
     meta = json.loads((tmp_path / "run" / "records" / f"{before:04d}.json").read_text())
     assert meta["robust_bar"] is True
     assert (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip() == str(crab)
-    assert not any(evolution.portfolio.unchecked(str(g)) for g in (crab, flat_red, flat_blue))
+    assert all(evolution.portfolio.checked_before(str(g)) for g in (crab, flat_red, flat_blue))
     assert evolution.portfolio.new_lineage(1)
     twin = with_constants(crab, [v * 1.002 for v in constants_of(crab)])   # at the bar as well
     twin.parts = dict(crab.parts)

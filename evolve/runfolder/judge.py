@@ -106,17 +106,34 @@ def meets_bar(first: dict, judge: dict) -> bool:
 
 def robust_bar(judge: Judge | None, config: RunConfig, genome, device) -> bool | None:
     """Whether a picture meets the robust bar on the audit's 64 views as `genart audit` finds
-    it: one render at the larger network's native size, which each network's views resize (a
-    render at 224 for Lite0 passed pictures the audit's 260 failed). Screened first on the
-    judge's 16 views (the first network, the cheaper, then the judge, cached), since the
-    64-view check costs ~130 network passes. None: no judge."""
+    it (screened first, as `screen` and `past_screen` say). None: no judge."""
     if judge is None:
         return None
+    return screen(judge, config, [genome], device)[0] and past_screen(judge, config, genome,
+                                                                      device)
+
+
+def screen(judge: Judge, config: RunConfig, genomes: list, device) -> list[bool]:
+    """The bar's cheap first test, for many pictures in one batch: the first training network
+    ranks the target top-1 on ≥ BAR_TOP1 of the judge's 16 views (the 64-view check costs ~130
+    network passes a picture; most pictures fail here)."""
+    if not genomes:
+        return []
     first = load_model(config.model_names()[0], device)
-    if judged(genome, first, judge.classes, judge.views)["top1_rate"] < BAR_TOP1:
-        return False
+    with torch.inference_mode():
+        images = render_batch(genomes, first.input_size, device)
+    rates = judge_scores(images, first, judge.classes, judge.views).top1_rate
+    return [bool(rate >= BAR_TOP1) for rate in rates]
+
+
+def past_screen(judge: Judge, config: RunConfig, genome, device) -> bool:
+    """The rest of the bar for a screened picture: the judge's median rank on its 16 views
+    (cached), then both networks on the audit's 64 views, from one render at the larger
+    network's native size, which each network's views resize — as `genart audit` does (a render
+    at 224 for Lite0 passed pictures the audit's 260 failed)."""
     if judge.score(genome)["median_rank"] > BAR_RANK:
         return False
+    first = load_model(config.model_names()[0], device)
     with torch.inference_mode():
         image = render_batch([genome], max(first.input_size, judge.model.input_size), device)
     views = draw_views(AUDIT_VIEWS, JUDGE_SEED)

@@ -21,7 +21,7 @@ from genart.regularity import mirrored_formula
 from scorers import passes_counted
 
 from evolve.runfolder.gallery import build_gallery
-from evolve.runfolder.judge import log_fields, make_judge, record_fields, robust_bar
+from evolve.runfolder.judge import log_fields, make_judge, past_screen, record_fields, screen
 from evolve.backends import Backend, BackendFailed, make_evaluator
 from evolve.errors import RunError
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
@@ -277,18 +277,29 @@ def harvest_at_bar(session: Session) -> None:
     """--harvest: the best, then this generation's population from its leader down, each formula
     once, held against the robust bar; the first to meet it, apart from every earlier harvest,
     is harvested (one that is not the best gets its record now) and the next step starts a new
-    lineage. Selection sees each genome
-    on a few random views, so its order is noisy and often not the bar's: the best ever is often
-    a lucky draw while a lower member already holds the bar. No wall clock and no global RNG
-    decide it: a killed and resumed run harvests where an uninterrupted one does."""
-    evolution, config = session.evolution, session.config
-    if not config.harvest:
+    lineage. Selection sees each genome on a few random views, so its order is noisy and often
+    not the bar's: the best ever is often a lucky draw while a lower member already holds the
+    bar. The bar's first screen runs on all of them in one batch. No wall clock and no global
+    RNG decide it: a killed and resumed run harvests where an uninterrupted one does."""
+    evolution, config, judge = session.evolution, session.config, session.judge
+    if not config.harvest or judge is None:
         return
     members, portfolio = sorted(evolution.population, key=scalar, reverse=True), evolution.portfolio
+    candidates = {}                                         # drawn text → (genome, drawn)
     for genome in [evolution.best] + members:
         drawn = drawn_genome(config, genome)
-        if portfolio.unchecked(str(drawn)) and portfolio.apart(genome) and robust_bar(
-                session.judge, config, drawn, evolution.evaluator.device):
+        if str(drawn) not in candidates and not portfolio.checked_before(str(drawn)):
+            candidates[str(drawn)] = genome, drawn
+    fresh = []
+    for text, (genome, drawn) in candidates.items():
+        if portfolio.apart(genome):
+            fresh.append((genome, drawn))
+        else:
+            portfolio.mark_checked(text)               # a twin of a harvest stays one
+    passed = screen(judge, config, [d for _, d in fresh], evolution.evaluator.device)
+    for (genome, drawn), screened in zip(fresh, passed):
+        portfolio.mark_checked(str(drawn))
+        if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
             portfolio.harvest(str(drawn))
             if genome is not evolution.best:      # its own record; the best's record mark stays
                 write_record(session, genome, best_path=False)

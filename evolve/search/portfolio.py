@@ -158,13 +158,15 @@ class Portfolio:
         start = replace(c.start(), share=1.0, terms=c.start_terms + self.restarts * c.restart_units)
         return [parse(f) for f in migrants] + operators.initial_population(k - len(migrants), start)
 
-    def unchecked(self, formula: str) -> bool:
-        """True once per formula (among the last CHECKED): it is to be held against the bar."""
+    def checked_before(self, formula: str) -> bool:
+        """Whether the formula was held against the bar (among the last CHECKED)."""
+        return formula_key(formula) in self.checked
+
+    def mark_checked(self, formula: str) -> None:
+        """The formula has been held against the bar (the last CHECKED are remembered)."""
         key = formula_key(formula)
-        if key in self.checked:
-            return False
-        self.checked = (self.checked + [key])[-CHECKED:]
-        return True
+        if key not in self.checked:
+            self.checked = (self.checked + [key])[-CHECKED:]
 
     def apart(self, genome: Genome) -> bool:
         """Whether a genome's picture (as drawn: mirrored under --symmetry mirror) differs from
