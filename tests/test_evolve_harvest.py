@@ -5,6 +5,7 @@ import random
 import re
 from pathlib import Path
 
+import pytest
 import torch
 
 from evolve.search import operators
@@ -81,3 +82,26 @@ def test_breeding_draws_only_from_the_seeded_random_state():
     first = [str(g) for g in bred(CONFIG, harvested, seed=11)[1]]
     random.seed(0)
     assert [str(g) for g in bred(CONFIG, harvested, seed=11)[1]] == first
+
+
+def test_selection_shuns_twins_of_a_harvest_on_the_real_networks():
+    """Scored by the real ensemble under the same views, a twin of a harvested crab loses
+    TWIN_COST of fitness and a picture apart from it loses nothing."""
+    from evolve.runfolder.session import build_evolution
+    from evolve.search.portfolio import TWIN_COST
+
+    config = RunConfig(**{**CONFIG.to_json(), "population": 4, "size": 48, "views": 2,
+                          "device": "cpu"})
+    evolution, _ = build_evolution(config)
+    evolution.evaluator.use_views(5)
+    flat_blue = parse("rgb(-0.9, -0.9, 0.9)")
+    pair = lambda: [nudged(CRAB, 1.002), parse(str(flat_blue))]        # noqa: E731
+    before = pair()
+    evolution._tell(before, known={})
+    evolution.portfolio.harvest(str(mirrored_formula(CRAB)))
+    after = pair()
+    evolution._tell(after, known={})
+    drop = [b.parts["fitness"] - a.parts["fitness"] for b, a in zip(before, after)]
+    assert drop[0] == pytest.approx(TWIN_COST, abs=1e-3) and drop[1] == pytest.approx(0, abs=1e-3)
+    assert [g.fitness.values[0] for g in after] == [g.parts["fitness"] for g in after]
+    assert evolution.best.parts["fitness"] == max(g.parts["fitness"] for g in before)

@@ -291,8 +291,9 @@ def harvest_at_bar(session: Session) -> None:
         if str(drawn) not in candidates and not portfolio.checked_before(str(drawn)):
             candidates[str(drawn)] = genome, drawn
     fresh = []
-    for text, (genome, drawn) in candidates.items():
-        if portfolio.apart(genome):
+    apart = portfolio.apart_all([genome for genome, _ in candidates.values()])
+    for (text, (genome, drawn)), new in zip(candidates.items(), apart):
+        if new:
             fresh.append((genome, drawn))
         else:
             portfolio.mark_checked(text)               # a twin of a harvest stays one

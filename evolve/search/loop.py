@@ -293,6 +293,10 @@ class Evolution:
         fresh = [g for g in genomes if not g.fitness.valid]
         if fresh:
             assign(fresh, self.evaluator(fresh), pareto)
+            if self.portfolio.harvested:            # --harvest: twins of a harvest lose fitness
+                self.portfolio.shun_twins(fresh)
+                for genome in fresh:
+                    set_fitness(genome, pareto)
         self.evaluations += len(fresh)
         self.hall_of_fame.update(genomes)
         leader = max(genomes, key=scalar)

@@ -9,7 +9,8 @@ restart (island restart keeping the archive; NEAT-style complexification). `line
 population starts again from the first population's recipe (new template copies), so the next
 lineage is a new picture while the archive and the records keep the old ones; with `harvest`, a
 lineage also ends as soon as its best or any member of its generation meets the robust bar
-(runfolder.judge says so) and is apart from every picture harvested before.
+(runfolder.judge says so) and is apart from every picture harvested before; a twin of one
+loses TWIN_COST of fitness in selection, and a new lineage may be bred from them (parents).
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
     stalled ⇔ generation − climbed_at ≥ S;   blend: ⌈share·N / 2⌉ migrants, rest fresh
@@ -39,6 +40,7 @@ DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, 
 CACHE = 4096              # formulas whose niche is remembered (elites recur every generation)
 CHECKED = 512             # formulas remembered (by digest) as already held against the bar
 APART = 0.1               # mean |Δ| of two renders at DESCRIPTOR_SIZE: distinct pictures (audit's)
+TWIN_COST = 10.0          # fitness (margin units) a twin of a harvested picture loses
 KEY = re.compile(r"[0-9a-f]{16}")                          # a digest, as formula_key writes it
 
 
@@ -172,13 +174,25 @@ class Portfolio:
         """Whether a genome's picture (as drawn: mirrored under --symmetry mirror) differs from
         every one harvested so far by more than APART: a twin of a harvested crab is no new
         crab, so its lineage goes on."""
-        if not self.harvested:
-            return True
+        return self.apart_all([genome])[0]
+
+    def apart_all(self, genomes: list[Genome]) -> list[bool]:
+        """`apart` for many genomes, from one batched render."""
+        if not self.harvested or not genomes:
+            return [True] * len(genomes)
         if len(self._harvest_images) != len(self.harvested):     # derived, not in the state
             self._harvest_images = self._renders([parse(f) for f in self.harvested])
-        drawn = mirrored_formula(genome) if self.config.symmetry == "mirror" else genome
-        image = self._renders([drawn])
-        return bool(((self._harvest_images - image).abs().mean(dim=(1, 2, 3)) > APART).all())
+        drawn = [mirrored_formula(g) if self.config.symmetry == "mirror" else g for g in genomes]
+        images = self._renders(drawn)                                           # (N, 3, S, S)
+        gaps = (self._harvest_images[None] - images[:, None]).abs().mean(dim=(2, 3, 4))
+        return (gaps > APART).all(dim=1).tolist()
+
+    def shun_twins(self, genomes: list[Genome]) -> None:
+        """Scored genomes whose pictures are twins of a harvest lose TWIN_COST of fitness, so
+        selection leaves the crabs already harvested and the lineage looks for a new one."""
+        for genome, apart in zip(genomes, self.apart_all(genomes)):
+            if not apart:
+                genome.parts["fitness"] -= TWIN_COST
 
     def _renders(self, genomes: list[Genome]) -> torch.Tensor:
         with torch.inference_mode():
