@@ -17,7 +17,6 @@ from typing import Callable
 import torch
 
 from genart import is_figure, render_batch, save_png
-from genart.regularity import mirrored_formula
 from scorers import passes_counted
 
 from evolve.runfolder.gallery import build_gallery
@@ -26,7 +25,7 @@ from evolve.backends import Backend, BackendFailed, make_evaluator
 from evolve.errors import RunError
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
 from evolve.runfolder.rundir import RunDir, write_atomic, write_json
-from evolve.search.robust import build_objective, render_options, scoring_networks
+from evolve.search.robust import build_objective, drawn_genome, render_options, scoring_networks
 from evolve.search.settings import RunConfig, resolve_device
 from evolve.search.stopping import GenerationAbandoned, never
 
@@ -263,14 +262,6 @@ def record_best(session: Session) -> None:
         session.last_record = scalar(best)
         return
     write_record(session, best)
-
-
-def drawn_genome(config: RunConfig, genome):
-    """The genome as its picture is drawn: under --symmetry mirror its text itself reads |x|,
-    so records re-render alike and judges see what selection saw."""
-    drawn = genome if config.symmetry != "mirror" else mirrored_formula(genome)
-    drawn.parts = genome.parts
-    return drawn
 
 
 def harvest_at_bar(session: Session) -> None:

@@ -28,12 +28,11 @@ from dataclasses import replace
 import torch
 
 from genart import Genome, parse, render_batch
-from genart.regularity import mirrored_formula
 from scorers.descriptors import NICHES, niche_name, niche_of
 
 from evolve.search import operators
 from evolve.search.archive import Archive
-from evolve.search.robust import is_robust
+from evolve.search.robust import drawn_genome, is_robust
 from evolve.search.settings import RunConfig
 
 DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, and enough)
@@ -182,8 +181,7 @@ class Portfolio:
             return [True] * len(genomes)
         if len(self._harvest_images) != len(self.harvested):     # derived, not in the state
             self._harvest_images = self._renders([parse(f) for f in self.harvested])
-        drawn = [mirrored_formula(g) if self.config.symmetry == "mirror" else g for g in genomes]
-        images = self._renders(drawn)                                           # (N, 3, S, S)
+        images = self._renders([drawn_genome(self.config, g) for g in genomes])  # (N, 3, S, S)
         gaps = (self._harvest_images[None] - images[:, None]).abs().mean(dim=(2, 3, 4))
         return (gaps > APART).all(dim=1).tolist()
 

@@ -13,6 +13,7 @@ import torch
 
 from genart import parse
 from genart.figure import is_figure
+from genart.regularity import mirrored_formula
 from scorers import (CoverageBand, EnsembleObjective, ModelUnavailableError, draw_views,
                      load_model, make_objective, no_views)
 from scorers.classes import resolve_classes
@@ -113,3 +114,11 @@ def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:
     except UnknownClassError:
         crab = False                       # the run's own checks say what is wrong with it
     return {**FORM_DEFAULTS, **({"template": "crab", **LINEAGE_DEFAULTS} if crab else {})}
+
+
+def drawn_genome(config: RunConfig, genome):
+    """The genome as its picture is drawn: under --symmetry mirror its text itself reads |x|,
+    so records re-render alike and judges see what selection saw."""
+    drawn = genome if config.symmetry != "mirror" else mirrored_formula(genome)
+    drawn.parts = getattr(genome, "parts", {})
+    return drawn
