@@ -253,6 +253,22 @@ def test_a_harvest_starts_a_new_lineage_at_the_next_step_and_is_kept_in_the_stat
     assert not blend.new_lineage(1)                    # no lineages to end: counted, no restart
 
 
+def test_a_lineage_ends_at_its_lineage_harvests_th_harvest_and_its_stall_clock_restarts():
+    config = RunConfig(target="crab", restart_mode="lineage", stall_generations=8, harvest=True,
+                       lineage_harvests=2)
+    portfolio = Portfolio(config, CPU)
+    portfolio.harvest("a", 5)
+    assert not portfolio.harvest_due and portfolio.climbed_at == 5    # 8 more generations
+    assert not portfolio.new_lineage(12) and portfolio.new_lineage(13)  # ... then stalled
+    assert portfolio.lineage_harvests == 0
+    portfolio.harvest("b", 20)
+    again = Portfolio(config, CPU)
+    again.restore(json.loads(json.dumps(portfolio.to_json())), 20)
+    assert again.lineage_harvests == 1 and not again.new_lineage(21)
+    again.harvest("c", 21)
+    assert again.harvest_due and again.new_lineage(22) and again.lineage_harvests == 0
+
+
 def test_the_robust_bar_holds_for_the_showcase_crab_and_not_for_a_flat_colour():
     """On the real networks: README's robust crab meets the bar on the audit's 64 views (as
     `genart audit` found: Lite0 98 %, Lite2 rank 1); a flat red field does not."""
@@ -331,14 +347,15 @@ def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_
     session.run._lock_file.close()
 
 
-def harvest_run(folder, stop_at: int | None = None):
+def harvest_run(folder, stop_at: int | None = None, lineage_harvests: int = 1):
     """A tiny real lineage run with --harvest, new lineages half bred from the harvests, 3
     generations (stop_at: stopped after it)."""
     from evolve.runfolder.session import drive, start_run
 
     config = RunConfig(target="crab", population=4, size=48, record_size=0, views=1,
                        tune_steps=2, tune_share=0.25, judge_views=2, seed=7, device="cpu",
-                       restart_mode="lineage", harvest=True, harvest_breed=0.5, generations=3)
+                       restart_mode="lineage", harvest=True, harvest_breed=0.5, generations=3,
+                       lineage_harvests=lineage_harvests)
     session = start_run(folder, config)
     drive(session, should_stop=lambda: stop_at is not None
           and session.evolution.generation >= stop_at)
@@ -369,6 +386,36 @@ def test_a_harvested_lineage_restarts_and_resumes_identically(monkeypatch, tmp_p
     assert {r["lineage"] for r in best_path} == {0, 1, 2, 3}
     stopped = harvest_run(tmp_path / "stopped", stop_at=1)
     assert comparable(stopped)["generation"] == 1
+    session = resume_run(stopped)
+    drive(session)
+    session.run._lock_file.close()
+    assert comparable(stopped) == comparable(out)
+    assert records(stopped) == records(out)
+
+
+def test_a_lineage_goes_on_after_a_harvest_until_it_has_made_lineage_harvests(monkeypatch,
+                                                                            tmp_path):
+    """--lineage-harvests 2, every picture at the (lowered) bar: a lineage's first harvest does
+    not end it, its second does; each harvest is a picture apart from all the others (the
+    lineage found a sibling, not the twin); stopped after generation 1 and resumed, the run
+    ends as the uninterrupted one."""
+    from evolve.runfolder import judge
+    from evolve.runfolder.session import drive, resume_run
+    from evolve.search.portfolio import APART
+
+    monkeypatch.setattr(judge, "AUDIT_VIEWS", 4)
+    monkeypatch.setattr(judge, "BAR_TOP1", 0.0)
+    monkeypatch.setattr(judge, "BAR_RANK", 1000)
+    out = harvest_run(tmp_path / "twice", lineage_harvests=2)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [e["lineage"] for e in log] == [0, 0, 1, 1]
+    assert [e["harvests"] for e in log] == [1, 2, 3, 4]
+    state = json.loads((out / "checkpoint.json").read_text())
+    harvested = [parse(f) for f in state["portfolio"]["harvested"]]
+    images = render_batch(harvested, 64, CPU)
+    gaps = (images[None] - images[:, None]).abs().mean(dim=(2, 3, 4))
+    assert (gaps + torch.eye(len(harvested)) > APART).all()
+    stopped = harvest_run(tmp_path / "stopped", stop_at=1, lineage_harvests=2)
     session = resume_run(stopped)
     drive(session)
     session.run._lock_file.close()

@@ -292,7 +292,7 @@ def harvest_at_bar(session: Session) -> None:
     for (genome, drawn), screened in zip(fresh, passed):
         portfolio.mark_checked(str(drawn))
         if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
-            portfolio.harvest(str(drawn))
+            portfolio.harvest(str(drawn), evolution.generation)
             if genome is not evolution.best:      # its own record; the best's record mark stays
                 write_record(session, genome, best_path=False)
             return

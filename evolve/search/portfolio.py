@@ -57,6 +57,7 @@ class Portfolio:
         self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
         self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
+        self.lineage_harvests = 0             # harvests since this lineage started
         self._niches: OrderedDict[str, int] = OrderedDict()
         self._harvest_images = torch.empty(0)
 
@@ -196,11 +197,17 @@ class Portfolio:
         with torch.inference_mode():
             return render_batch(genomes, DESCRIPTOR_SIZE, self.device)
 
-    def harvest(self, formula: str) -> None:
-        """The best met the robust bar: with lineage restarts, the next step starts a new
-        lineage (a night buys many robust pictures, not one polished past the bar)."""
+    def harvest(self, formula: str, generation: int | None = None) -> None:
+        """A picture met the robust bar: with lineage restarts, the next step starts a new
+        lineage (a night buys many robust pictures, not one polished past the bar) once this
+        one has made --lineage-harvests; before that it goes on, its twins of the harvest
+        shunned, with the stall clock started again at `generation` to find a sibling."""
         self.harvested.append(formula)
-        self.harvest_due = self.config.restart_mode == "lineage"
+        self.lineage_harvests += 1
+        done = self.lineage_harvests >= self.config.lineage_harvests
+        self.harvest_due = self.config.restart_mode == "lineage" and done
+        if not done and generation is not None:
+            self.climbed_at = generation
 
     def new_lineage(self, generation: int) -> bool:
         """Lineage restarts: True when stalled or harvested. The stall clock and the climb mark
@@ -209,7 +216,7 @@ class Portfolio:
                                                          or self.stalled(generation)):
             return False
         self.restarts += 1
-        self.harvest_due = False
+        self.harvest_due, self.lineage_harvests = False, 0
         self.climbed_at, self.climb_mark = generation, -math.inf
         return True
 
@@ -221,7 +228,7 @@ class Portfolio:
                 "climb_mark": None if self.climb_mark == -math.inf else self.climb_mark,
                 "climbed_at": self.climbed_at, "restarts": self.restarts,
                 "harvested": self.harvested, "checked": self.checked,
-                "harvest_due": self.harvest_due}
+                "harvest_due": self.harvest_due, "lineage_harvests": self.lineage_harvests}
 
     def restore(self, data: dict | None, generation: int) -> None:
         """From to_json's dict; None (a checkpoint written before portfolios): empty, and the
@@ -240,6 +247,7 @@ class Portfolio:
         checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
         self.checked = [c if KEY.fullmatch(c) else formula_key(c) for c in checked][-CHECKED:]
         self.harvest_due = data.get("harvest_due", False)
+        self.lineage_harvests = data.get("lineage_harvests", 0)
 
 
 def scalar(genome: Genome) -> float:

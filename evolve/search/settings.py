@@ -27,13 +27,11 @@ MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes
 MAX_RECORD_SIZE = 8192                  # anti-aliased record render side
 MAX_POPULATION = 65536
 MAX_VIEWS = 1024
-# how a config written before the robust search (issue 10), start forms, portfolios or
-# --tune-views ran: settings it lacks that now default otherwise
+# old defaults of settings a config.json from before them lacks (robust search, start forms …)
 BEFORE_ROBUST = {"fooling": True, "tune_min_constants": 0, "naturalness_relative": False}
 BEFORE_SETTING = {"start_form": "sines", "portfolio": False, "tune_views": 0}
 # settings renamed since (config.json files name them the old way)
-RENAMED = {"sine_share": "start_share", "sine_terms": "start_terms",
-           "sine_frequency": "start_frequency", "sine_amplitude": "start_amplitude"}
+RENAMED = {f"sine_{k}": f"start_{k}" for k in ("share", "terms", "frequency", "amplitude")}
 
 GROUPS = ("search", "scoring", "robust", "budget", "output")
 NO_FLAG = ""                             # a setting set by other flags (target, seconds, …)
@@ -238,6 +236,8 @@ class RunConfig:
                                  "formulas, so capacity grows", "search", low=0, high=1024)
     harvest: bool = setting(False, "a new lineage as soon as the best meets the robust bar on "
                             "the audit's 64 views (a crab search: on)", "search")
+    lineage_harvests: int = setting(1, "robust pictures a lineage harvests before a new one "
+                                    "starts (before: it goes on, twins shunned)", "search", low=1)
     harvest_breed: float = setting(0.0, "share of a new lineage bred from the pictures harvested "
                                    "so far (mutants, crossovers)", "search", low=0.0, high=1.0)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
