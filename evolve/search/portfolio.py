@@ -9,7 +9,8 @@ restart (island restart keeping the archive; NEAT-style complexification). `line
 population starts again from the first population's recipe (new template copies), so the next
 lineage is a new picture while the archive and the records keep the old ones; with `harvest`, a
 lineage also ends as soon as its best or any member of its generation meets the robust bar
-(runfolder.judge says so) and is apart from every picture harvested before; a twin of one
+(runfolder.judge says so) and is apart from every picture harvested before — or, with
+lineage_harvests K, at its K-th such picture, going on meanwhile to find siblings; a twin of one
 loses TWIN_COST of fitness in selection, and a new lineage may be bred from them (parents).
 
     niche(g) = hue(render(g)) · 3 + detail(render(g));   cell[niche] ← argmax fitness
