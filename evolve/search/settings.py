@@ -234,10 +234,10 @@ class RunConfig:
                                    low=0.0, high=1.0)
     restart_units: int = setting(4, "units (or terms) each restart adds to its fresh start "
                                  "formulas, so capacity grows", "search", low=0, high=1024)
-    harvest: bool = setting(False, "a new lineage as soon as the best meets the robust bar on "
-                            "the audit's 64 views (a crab search: on)", "search")
-    lineage_harvests: int = setting(1, "robust pictures a lineage harvests before a new one "
-                                    "starts (before: it goes on, twins shunned)", "search", low=1)
+    harvest: bool = setting(False, "keep each picture that meets the robust bar on the audit's "
+                            "64 views; lineages end by harvests (a crab search: on)", "search")
+    lineage_harvests: int = setting(1, "harvests that end a lineage; until then it goes on, twins "
+                                    "shunned (a crab search: 3)", "search", low=1)
     harvest_breed: float = setting(0.0, "share of a new lineage bred from the pictures harvested "
                                    "so far (mutants, crossovers)", "search", low=0.0, high=1.0)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
