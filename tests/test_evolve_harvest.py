@@ -1,6 +1,8 @@
-"""A night's crabs are distinct: a harvest must be apart from every earlier one, and a new
-lineage may be bred from the harvested pictures (stepping stones), on real renders."""
+"""A night's crabs: the robust bar on the real networks (in-run as the audit), any member at it
+harvested, a harvest apart from every earlier one, and a new lineage may be bred from the
+harvested pictures (stepping stones), on real renders."""
 import difflib
+import json
 import random
 import re
 from pathlib import Path
@@ -105,3 +107,75 @@ def test_selection_shuns_twins_of_a_harvest_on_the_real_networks():
     assert drop[0] == pytest.approx(TWIN_COST, abs=1e-3) and drop[1] == pytest.approx(0, abs=1e-3)
     assert [g.fitness.values[0] for g in after] == [g.parts["fitness"] for g in after]
     assert evolution.best.parts["fitness"] == max(g.parts["fitness"] for g in before)
+
+
+def test_the_robust_bar_holds_for_the_showcase_crab_and_not_for_a_flat_colour():
+    """On the real networks: README's robust crab meets the bar on the audit's 64 views (as
+    `genart audit` found: Lite0 98 %, Lite2 rank 1); a flat red field does not."""
+    from evolve.runfolder.judge import make_judge, robust_bar
+    from genart import read_formula
+
+    config = RunConfig(target="crab")
+    judge = make_judge(config, CPU)
+    shown = Path(__file__).parents[1] / "runs" / "showcase" / "robust_crab.png"
+    crab, flat_red = parse(read_formula(shown)), parse("rgb(0.9, -0.9, -0.9)")
+    assert [robust_bar(judge, config, g, CPU) for g in (crab, flat_red)] == [True, False]
+    assert robust_bar(None, config, crab, CPU) is None                  # no judge: not checked
+
+
+def test_the_in_run_bar_is_the_audits_on_a_crab_at_its_edge():
+    """A crab a run harvested when its bar rendered at Lite0's own 224 px (crab top-1 on ≥ 90 %
+    of the 64 views there) that `genart audit`, rendering once at 260, fails: the bar now
+    renders as the audit does, and agrees with it."""
+    from evolve.runfolder.audit import audit_rows
+    from evolve.runfolder.judge import judged, make_judge, meets_bar, robust_bar
+    from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, load_model
+
+    config = RunConfig(target="crab")
+    judge = make_judge(config, CPU)
+    edge = CRAB                                        # tests/data/edge_crab.formula
+    lite0, views = load_model("efficientnet-lite0", CPU), draw_views(AUDIT_VIEWS, JUDGE_SEED)
+    assert judged(edge, lite0, judge.classes, views)["top1_rate"] >= 0.9        # at 224 px
+    item = {"key": "edge", "image": "", "formula": str(edge), "classes": judge.classes,
+            "class_name": "crab"}
+    row = audit_rows([item], [lite0, judge.model], views, Naturalness(), config.size)[0]
+    audited = meets_bar(*(row["models"][m.name] for m in (lite0, judge.model)))
+    assert audited is False and robust_bar(judge, config, edge, CPU) is audited
+
+
+def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_are_not(
+        tmp_path):
+    """The best ever is a lucky draw (a flat red field scored high) and so is this generation's
+    leader (flat blue); a lower member, README's robust crab, meets the real bar on the real
+    networks: it is harvested, written as a record that says so, the best's record mark stays,
+    and none of the three is held against the bar a second time; its twin is not harvested."""
+    from evolve.runfolder.session import harvest_at_bar, start_run
+    from genart import read_formula
+
+    config = RunConfig(target="crab", population=4, size=48, record_size=0, views=1,
+                       tune_steps=2, judge_views=4, seed=7, device="cpu",
+                       restart_mode="lineage", harvest=True, generations=1)
+    session = start_run(tmp_path / "run", config)
+    evolution = session.evolution
+    shown = Path(__file__).parents[1] / "runs" / "showcase" / "robust_crab.png"
+    crab, flat_red = parse(read_formula(shown)), parse("rgb(0.9, -0.9, -0.9)")
+    flat_blue = parse("rgb(-0.9, -0.9, 0.9)")
+    crab.parts = dict(evolution.population[0].parts, fitness=50.0)
+    flat_red.parts, flat_blue.parts = dict(crab.parts, fitness=90.0), dict(crab.parts, fitness=60.0)
+    evolution.population[:2], evolution.best = [crab, flat_blue], flat_red
+    before, marks = session.records, (session.last_record, session.last_formula)
+    harvest_at_bar(session)
+    assert (session.last_record, session.last_formula) == marks   # the best's record mark
+    assert evolution.portfolio.harvested == [str(crab)]
+    assert session.records == before + 1
+    meta = json.loads((tmp_path / "run" / "records" / f"{before:04d}.json").read_text())
+    assert meta["robust_bar"] is True
+    assert (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip() == str(crab)
+    assert all(evolution.portfolio.checked_before(str(g)) for g in (crab, flat_red, flat_blue))
+    assert evolution.portfolio.new_lineage(1)
+    twin = with_constants(crab, [v * 1.002 for v in constants_of(crab)])   # at the bar as well
+    twin.parts = dict(crab.parts)
+    evolution.population[:1] = [twin]
+    harvest_at_bar(session)
+    assert evolution.portfolio.harvested == [str(crab)]       # a twin of a harvest is no new crab
+    session.run._lock_file.close()
