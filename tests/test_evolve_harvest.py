@@ -179,3 +179,22 @@ def test_a_member_at_the_bar_is_harvested_and_recorded_when_the_best_and_leader_
     harvest_at_bar(session)
     assert evolution.portfolio.harvested == [str(crab)]       # a twin of a harvest is no new crab
     session.run._lock_file.close()
+
+
+def test_lineage_k_starts_from_the_templates_form_k_mod_template_forms():
+    from evolve.search.templates import FORMS, crab_formula
+    config = RunConfig(**{**CONFIG.to_json(), "harvest_breed": 0.0, "template_forms": 3})
+    variation = make_variation(config)
+    toolbox = operators.make_toolbox(variation)
+    forms = render_batch([parse(crab_formula(f)) for f in FORMS[:3]], 64, CPU)
+    for lineage in range(5):
+        seed_everything(1)
+        population = lineage_population(config, toolbox, variation, [], lambda g: True, lineage)
+        copies = render_batch(population[-2:], 64, CPU)           # the template copies, jittered
+        gaps = (copies[:, None] - forms[None]).abs().mean(dim=(2, 3, 4))   # (copy, form)
+        assert gaps.argmin(dim=1).tolist() == [lineage % 3] * 2
+    seed_everything(1)
+    one = RunConfig(**{**config.to_json(), "template_forms": 1})
+    population = lineage_population(one, toolbox, variation, [], lambda g: True, 2)
+    gaps = (render_batch(population[-2:], 64, CPU)[:, None] - forms[None]).abs().mean((2, 3, 4))
+    assert gaps.argmin(dim=1).tolist() == [0, 0]                   # one form: the shore crab

@@ -9,7 +9,7 @@ from skimage import data
 
 from evolve.search import operators
 from evolve.search.operators import Variation, figure_formula, make_toolbox, mutate
-from evolve.search.templates import crab_formula, template_population
+from evolve.search.templates import FORMS, crab_formula, template_population
 from evolve.search.tuning import tune_constants
 from genart import (GenartError, constants_of, figure_parts, is_figure, parse, random_genomes,
                     render_batch)
@@ -117,6 +117,20 @@ def test_crab_template_is_a_bounded_symmetric_figure():
     rgba = render_batch(copies, 64, "cpu", alpha=True)
     assert torch.all((0.1 < coverage(rgba)) & (coverage(rgba) < 0.4))
     assert (rgba - rgba.flip(-1)).abs().max() < 1e-4
+
+
+def test_every_crab_form_is_a_bounded_symmetric_figure_apart_from_the_others():
+    forms = [template_population("crab", 1, form=k)[0] for k in range(len(FORMS))]
+    assert [str(f) for f in forms] == [str(parse(crab_formula(form))) for form in FORMS]
+    assert str(template_population("crab", 1, form=len(FORMS))[0]) == str(forms[0])  # k mod n
+    rgba = render_batch(forms, 64, "cpu", alpha=True)
+    assert torch.all((0.1 < coverage(rgba)) & (coverage(rgba) < 0.4))
+    assert (rgba - rgba.flip(-1)).abs().max() < 1e-4
+    images = render_batch(forms, 64, "cpu")                        # on white, as records are
+    gaps = (images[:, None] - images[None]).abs().mean(dim=(2, 3, 4))
+    assert gaps[~torch.eye(len(FORMS), dtype=torch.bool)].min() > 0.05   # no two alike
+    hues = images.mean(dim=(2, 3))                                 # mean colour per form
+    assert torch.cdist(hues, hues)[~torch.eye(len(FORMS), dtype=torch.bool)].min() > 0.03
 
 
 def test_tuning_clamps_coordinate_coefficients_to_max_frequency():

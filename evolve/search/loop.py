@@ -240,7 +240,8 @@ class Evolution:
         the harvested pictures), scored under this step's views; the best so far is forgotten
         here (its records stay). Returns the genomes scored."""
         self.population = lineage_population(self.config, self.toolbox, self.variation,
-                                             self.portfolio.harvested, self.portfolio.apart)
+                                             self.portfolio.harvested, self.portfolio.apart,
+                                             self.lineage)
         self.hall_of_fame.clear()
         self.best = None
         return self._tell(self.population, known={})

@@ -28,25 +28,28 @@ APART_TRIES = 32   # mutations of a lineage's bred child before a twin of a harv
 
 
 def first_population(config: RunConfig, toolbox: base.Toolbox, variation: Variation, *,
-                     as_drawn: bool = True) -> list[Genome]:
-    """A run's generation 0 (or a new lineage's): bred from `config.parents` when it has some
-    (--from), else the start population (random trees and start-form formulas); a --template
-    share replaces its last slots with template copies, the first as drawn if `as_drawn`."""
+                     as_drawn: bool = True, lineage: int = 0) -> list[Genome]:
+    """A run's generation 0 (or lineage `lineage`'s): bred from `config.parents` when it has
+    some (--from), else the start population (random trees and start-form formulas); a
+    --template share replaces its last slots with copies of the template's form lineage mod
+    --template-forms, the first as drawn if `as_drawn`."""
     if not config.parents:
         population = operators.initial_population(config.population, config.start())
-        copies = template_population(config.template, template_slots(config), as_drawn=as_drawn)
+        copies = template_population(config.template, template_slots(config), as_drawn=as_drawn,
+                                     form=lineage % config.template_forms)
         return population[:len(population) - len(copies)] + copies
     return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
                            variation, fresh=config.fresh_share, start=config.start())
 
 
 def lineage_population(config: RunConfig, toolbox: base.Toolbox, variation: Variation,
-                       harvested: list[str], apart: Callable[[Genome], bool]) -> list[Genome]:
-    """A new lineage's population: drawn as the first one was (template copies all jittered),
+                       harvested: list[str], apart: Callable[[Genome], bool],
+                       lineage: int = 0) -> list[Genome]:
+    """Lineage `lineage`'s population: drawn as the first one was (template copies all jittered),
     its first --harvest-breed share of slots (never the template copies) children of the
     harvested formulas instead, each mutated again (up to APART_TRIES times) until its picture
     is `apart` from theirs: one mutation of a crab mostly draws the same crab."""
-    population = first_population(config, toolbox, variation, as_drawn=False)
+    population = first_population(config, toolbox, variation, as_drawn=False, lineage=lineage)
     room = len(population) - template_slots(config)
     k = min(round(config.harvest_breed * config.population), room) if harvested else 0
     parents, held = [parse(f) for f in harvested], set(harvested)

@@ -21,6 +21,7 @@ from scorers.ensemble import COMBINES as ENSEMBLE_COMBINES, KINDS as CLASS_SCORE
 from evolve.errors import RunError
 from evolve.search.operators import START_FORMS, Start
 from evolve.search.ranges import range_text
+from evolve.search.templates import FORMS
 
 CHECKPOINT_VERSION = 1
 MIN_SIZE, MAX_SIZE = 8, 1024            # scoring render side (the model resizes to its own)
@@ -140,8 +141,7 @@ class RunConfig:
                                  "record by this much", "output", low=0.0)
     naturalness: float = setting(2.0, "λ of the naturalness penalty λ·max(0, residual − τ)",
                                  "scoring", low=0.0)
-    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring",
-                                     low=0.0)
+    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring", low=0.0)
     naturalness_weight: float = setting(0.1, "TV-denoise weight of the naturalness residual",
                                         "scoring", above=0.0)
     naturalness_relative: bool = setting(False, "fooling: p·exp(−penalty) instead of "
@@ -153,8 +153,7 @@ class RunConfig:
                               "the judge, 2 seeds)", "search", low=0, high=100000)
     tune_share: float = setting(0.25, "fraction of the population tuned each generation",
                                 "search", low=0.0, high=1.0)
-    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning", "search",
-                             above=0.0)
+    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning", "search", above=0.0)
     tune_min_constants: int = setting(48, "tune the best genomes that have at least this many "
                                       "constants", "search", low=0)
     pareto: bool = setting(False, "NSGA-II on (objective, −residual); the front goes to the "
@@ -163,8 +162,8 @@ class RunConfig:
                                     "search", low=0.0, high=1.0)
     mutation_prob: float = setting(0.5, "probability that an offspring is mutated", "search",
                                    low=0.0, high=1.0)
-    tournament_size: int = setting(3, "genomes per selection tournament", "search",
-                                  low=1, high=MAX_POPULATION)
+    tournament_size: int = setting(3, "genomes per selection tournament", "search", low=1,
+                                  high=MAX_POPULATION)
     elites: int = setting(2, "best genomes carried unchanged into the next generation",
                           "search", low=0)
     max_height: int = setting(17, "deepest formula tree offspring may have", "search",
@@ -190,8 +189,7 @@ class RunConfig:
                                   "genomes", "search", low=0, high=17)
     init_max_depth: int = setting(Start.max_depth, "greatest depth of the random (non-start) "
                                   "first genomes", "search", low=0, high=17)
-    checkpoint_every: int = setting(1, "checkpoint every this many generations", "output",
-                                   low=1)
+    checkpoint_every: int = setting(1, "checkpoint every this many generations", "output", low=1)
     checkpoint_minutes: float = setting(5.0, "and at least every this many minutes", "output",
                                        above=0.0)
     chunk_size: int = setting(8, "images per forward pass on the CPU (8 measured best; CUDA "
@@ -249,6 +247,8 @@ class RunConfig:
                             choices=("none", "crab"))
     template_share: float = setting(0.25, "share of the first population that is --template "
                                     "copies", "search", low=0.0, high=1.0)
+    template_forms: int = setting(1, "lineage k starts from the template's form k mod this "
+                                  "(crab: 5 forms)", "search", low=1, high=len(FORMS))
     coverage_low: float = setting(0.15, "figures (--start figure, --template) covering less "
                                   "of the frame than this pay --coverage-cost per unit",
                                   "scoring", low=0.0, high=1.0)

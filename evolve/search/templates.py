@@ -4,12 +4,14 @@ A template is figure(colour, alpha) formula text built from rotated ellipses ove
 is bilaterally symmetric with or without --symmetry): each shape's "insideness"
 1 − (u/a)² − (v/b)² is positive inside, the alpha is a steep squash of the union (max).
 `--template crab` seeds jittered copies into the first population; jitter moves every
-constant, so the copies differ in pose, size and colour but keep the layout.
+constant, so the copies differ in pose, size and colour but keep the layout. A template has
+forms (crab: FORMS); under --template-forms n lineage k starts from form k mod n.
 """
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 
 from genart import Genome, parse
 
@@ -35,37 +37,68 @@ def _union(shapes: list[str]) -> str:
     return f"max({_union(shapes[:middle])}, {_union(shapes[middle:])})"
 
 
-def crab_formula() -> str:
-    """An oval carapace, two raised claws on arms with a notch between the pincers, and four
-    legs a side fanning out and down; orange-red, darker toward the rim and the claw tips."""
-    body = _ellipse(0.0, -0.1, 0.42, 0.29)
-    eyes = [_ellipse(0.12, 0.2, 0.035, 0.08)]
-    arms = [_ellipse(0.42, 0.12, 0.22, 0.06, 50.0), _ellipse(0.52, 0.38, 0.07, 0.14, -10.0)]
-    claw = _ellipse(0.5, 0.58, 0.15, 0.12, 0.0)
-    notch = _ellipse(0.5, 0.7, 0.035, 0.12, 0.0)               # the gap between the pincers
+@dataclass(frozen=True)
+class CrabForm:
+    """The numbers one crab template is drawn from: its body, claws, legs and colour."""
+    name: str
+    body: tuple[float, float, float] = (-0.1, 0.42, 0.29)    # centre y, half width, half height
+    claw: float = 1.0                                        # scale of the arms and pincers
+    legs: tuple[float, ...] = (15.0, -5.0, -25.0, -45.0)     # each leg's angle (degrees)
+    leg: tuple[float, float, float] = (0.55, 0.27, 0.04)     # first reach, half length, width
+    eyes: float = 0.08                                       # half height of the eye stalks
+    colour: tuple[float, float, float] = (1.1, -0.1, -0.7)   # before the squash
+    shade: float = 1.1                                       # darker toward the rim
+
+
+# Crabs a person tells apart (issue 21): lineage k starts from FORMS[k % n] under --template-forms
+# n, so a night's lineages are a red shore crab, an orange round crab, a long-legged king crab, a
+# wide brown-purple crab and a pale sand crab with tall eyes, not n copies of one.
+FORMS = (CrabForm("shore"),
+         CrabForm("round", body=(-0.08, 0.36, 0.33), claw=1.15, legs=(10.0, -15.0, -40.0),
+                  leg=(0.5, 0.22, 0.05), colour=(1.4, 0.3, -0.9), shade=0.9),
+         CrabForm("king", body=(-0.05, 0.3, 0.27), claw=0.85, legs=(30.0, 5.0, -20.0, -45.0),
+                  leg=(0.6, 0.36, 0.03), colour=(1.2, -0.4, -0.5), shade=1.3),
+         CrabForm("wide", body=(-0.12, 0.5, 0.24), claw=0.9, legs=(12.0, -8.0, -28.0, -48.0),
+                  leg=(0.62, 0.25, 0.045), colour=(0.5, -0.5, -0.3), shade=0.8),
+         CrabForm("sand", body=(-0.1, 0.4, 0.3), claw=1.05, legs=(20.0, 0.0, -20.0, -40.0),
+                  leg=(0.56, 0.28, 0.035), eyes=0.16, colour=(0.9, 0.6, 0.1), shade=1.0))
+
+
+def crab_formula(form: CrabForm = FORMS[0]) -> str:
+    """An oval carapace, two raised claws on arms with a notch between the pincers, and legs
+    fanning out and down a side; the form's colour, darker toward the rim and the claw tips."""
+    cy, width, height = form.body
+    s = form.claw
+    body = _ellipse(0.0, cy, width, height)
+    eyes = [_ellipse(0.12, round(cy + 0.3, 6), 0.035, form.eyes)]
+    arms = [_ellipse(0.42 * s, 0.12 * s, 0.22 * s, 0.06 * s, 50.0),
+            _ellipse(0.52 * s, 0.38 * s, 0.07 * s, 0.14 * s, -10.0)]
+    claw = _ellipse(0.5 * s, 0.58 * s, 0.15 * s, 0.12 * s, 0.0)
+    notch = _ellipse(0.5 * s, 0.7 * s, 0.035 * s, 0.12 * s, 0.0)   # the gap between the pincers
     pincer = f"min({claw}, mul(-1.0, {notch}))"
+    first, length, thickness = form.leg
     legs = []
-    for k, angle in enumerate((15.0, -5.0, -25.0, -45.0)):
+    for k, angle in enumerate(form.legs):
         rad = math.radians(angle)
-        reach = 0.55 + 0.04 * k
-        legs.append(_ellipse(reach * math.cos(rad), -0.1 + reach * math.sin(rad) * 0.9,
-                             0.27, 0.04, angle - 10.0))
+        reach = first + 0.04 * k
+        legs.append(_ellipse(reach * math.cos(rad), cy + reach * math.sin(rad) * 0.9,
+                             length, thickness, angle - 10.0))
     alpha = f"mul({STEEPNESS!r}, {_union([body, pincer] + arms + legs + eyes)})"
-    shade = "mul(-1.1, mul(r, r))"                            # darker toward the rim
-    colour = f"add(colour(1.1, -0.1, -0.7), {shade})"
+    shade = f"mul({-form.shade!r}, mul(r, r))"
+    colour = f"add(colour({form.colour[0]!r}, {form.colour[1]!r}, {form.colour[2]!r}), {shade})"
     return f"figure({colour}, {alpha})"
 
 
-FORMULAS = {"crab": crab_formula}
+FORMULAS = {"crab": lambda k: crab_formula(FORMS[k % len(FORMS)])}   # template → its k-th form
 
 
-def template_population(name: str, n: int, sigma: float = 0.05, *,
-                        as_drawn: bool = True) -> list[Genome]:
-    """n copies of template `name`: the first as drawn (if `as_drawn`), the rest with every
-    constant jittered (relative sigma). Draws from Python's global `random`."""
+def template_population(name: str, n: int, sigma: float = 0.05, *, as_drawn: bool = True,
+                        form: int = 0) -> list[Genome]:
+    """n copies of template `name`'s `form`-th form: the first as drawn (if `as_drawn`), the
+    rest with every constant jittered (relative sigma). Draws from Python's global `random`."""
     if name == "none" or n <= 0:
         return []
-    base = parse(FORMULAS[name]())
+    base = parse(FORMULAS[name](form))
     copies = [base] if as_drawn else []
     while len(copies) < n:
         (jittered,) = jitter_constants(base, sigma * random.uniform(0.5, 1.5))
