@@ -187,14 +187,15 @@ def test_lineage_k_starts_from_the_templates_form_k_mod_template_forms():
     variation = make_variation(config)
     toolbox = operators.make_toolbox(variation)
     forms = render_batch([parse(crab_formula(f)) for f in FORMS[:3]], 64, CPU)
-    for lineage in range(5):
+
+    def nearest_forms(config: RunConfig, lineage: int) -> list[int]:
+        """The form each of the lineage's two template copies (its last slots) renders nearest."""
         seed_everything(1)
         population = lineage_population(config, toolbox, variation, [], lambda g: True, lineage)
-        copies = render_batch(population[-2:], 64, CPU)           # the template copies, jittered
-        gaps = (copies[:, None] - forms[None]).abs().mean(dim=(2, 3, 4))   # (copy, form)
-        assert gaps.argmin(dim=1).tolist() == [lineage % 3] * 2
-    seed_everything(1)
+        copies = render_batch(population[-2:], 64, CPU)
+        return (copies[:, None] - forms[None]).abs().mean(dim=(2, 3, 4)).argmin(dim=1).tolist()
+
+    for lineage in range(5):
+        assert nearest_forms(config, lineage) == [lineage % 3] * 2
     one = RunConfig(**{**config.to_json(), "template_forms": 1})
-    population = lineage_population(one, toolbox, variation, [], lambda g: True, 2)
-    gaps = (render_batch(population[-2:], 64, CPU)[:, None] - forms[None]).abs().mean((2, 3, 4))
-    assert gaps.argmin(dim=1).tolist() == [0, 0]                   # one form: the shore crab
+    assert nearest_forms(one, 2) == [0, 0]                        # one form: the shore crab

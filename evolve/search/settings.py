@@ -129,8 +129,7 @@ class RunConfig:
                               "Adam)", "search", flag="pop", low=2, high=MAX_POPULATION)
     generations: int | None = setting(None, "generations in all", "budget", low=0)
     seconds: float | None = setting(None, "seconds of evolution in all, over resumes (set by "
-                                    "--minutes or --hours)", "budget", flag=NO_FLAG,
-                                    above=0)
+                                    "--minutes or --hours)", "budget", flag=NO_FLAG, above=0)
     size: int = setting(128, "render size for scoring (the model resizes to its own)", "scoring",
                          low=MIN_SIZE, high=MAX_SIZE)
     record_size: int = setting(1024, "side of each record's anti-aliased render (0: none)",
@@ -141,7 +140,8 @@ class RunConfig:
                                  "record by this much", "output", low=0.0)
     naturalness: float = setting(2.0, "λ of the naturalness penalty λ·max(0, residual − τ)",
                                  "scoring", low=0.0)
-    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring", low=0.0)
+    naturalness_tau: float = setting(0.03, "τ: the residual the penalty forgives", "scoring",
+                                     low=0.0)
     naturalness_weight: float = setting(0.1, "TV-denoise weight of the naturalness residual",
                                         "scoring", above=0.0)
     naturalness_relative: bool = setting(False, "fooling: p·exp(−penalty) instead of "

@@ -51,8 +51,9 @@ class CrabForm:
 
 
 # Crabs a person tells apart (issue 21): lineage k starts from FORMS[k % n] under --template-forms
-# n, so a night's lineages are a red shore crab, an orange round crab, a long-legged king crab, a
-# wide brown-purple crab and a pale sand crab with tall eyes, not n copies of one.
+# n: an orange shore crab (the original), a yellow-orange round one with six legs, a red king crab
+# with long thin legs, a wide crimson one and a pale sand crab with tall eyes. On seed 64's hour
+# the search pulled all of them back to red crabs (docs/measurements.md, wave 12): default n = 1.
 FORMS = (CrabForm("shore"),
          CrabForm("round", body=(-0.08, 0.36, 0.33), claw=1.15, legs=(10.0, -15.0, -40.0),
                   leg=(0.5, 0.22, 0.05), colour=(1.4, 0.3, -0.9), shade=0.9),
