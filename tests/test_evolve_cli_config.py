@@ -182,15 +182,15 @@ CROSS = "add(x, y)"                 # a picked parent that is not a figure
 def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
     crab = evolve_config(parse(["evolve", "crab"]))
     assert (crab.start_form, crab.symmetry, crab.template) == ("figure", "mirror", "crab")
-    assert (crab.max_frequency, crab.view_grey) == (4.0, 0.25)
+    assert (crab.max_frequency, crab.view_grey, crab.size) == (4.0, 0.25, 256)
     goldfish = evolve_config(parse(["evolve", "goldfish"]))
     assert (goldfish.start_form, goldfish.symmetry, goldfish.template) == \
         ("figure", "mirror", "none")
     explicit = evolve_config(parse(["evolve", "crab", "--start", "cppn", "--symmetry", "none",
                                     "--template", "none", "--max-frequency", "0",
-                                    "--view-grey", "0"]))
+                                    "--view-grey", "0", "--size", "128"]))
     defaults = RunConfig(target="crab")
-    for name in ("start_form", "symmetry", "template", "max_frequency", "view_grey"):
+    for name in ("start_form", "symmetry", "template", "max_frequency", "view_grey", "size"):
         assert getattr(explicit, name) == getattr(defaults, name), name
 
 
@@ -199,9 +199,10 @@ def test_fooling_layer_and_picked_runs_keep_their_own_form():
     fooling = evolve_config(parse(["evolve", "crab", "--fooling"]))
     layer = evolve_config(parse(["evolve", "layer:features.4"]))
     for config in (fooling, layer):
-        assert (config.start_form, config.symmetry, config.template, config.view_grey) == \
-            (defaults.start_form, defaults.symmetry, defaults.template, defaults.view_grey)
+        assert (config.start_form, config.symmetry, config.template, config.view_grey,
+                config.size) == (defaults.start_form, defaults.symmetry, defaults.template,
+                                 defaults.view_grey, defaults.size)
     picked = evolve_config(parse(["evolve", "crab", "--from", CROSS]))
     assert (picked.start_form, picked.template, picked.symmetry) == (defaults.start_form,
                                                                     "none", "none")
-    assert picked.view_grey == 0.25 and picked.parents == (CROSS,)
+    assert picked.view_grey == 0.25 and picked.size == 256 and picked.parents == (CROSS,)

@@ -130,7 +130,7 @@ class RunConfig:
     generations: int | None = setting(None, "generations in all", "budget", low=0)
     seconds: float | None = setting(None, "seconds of evolution in all, over resumes (set by "
                                     "--minutes or --hours)", "budget", flag=NO_FLAG, above=0)
-    size: int = setting(128, "render size for scoring (the model resizes to its own)", "scoring",
+    size: int = setting(128, "render size for scoring (a robust class search: 256)", "scoring",
                          low=MIN_SIZE, high=MAX_SIZE)
     record_size: int = setting(1024, "side of each record's anti-aliased render (0: none)",
                                "output", low=0, high=MAX_RECORD_SIZE)
