@@ -24,7 +24,7 @@ def main() -> None:
             for name in ("efficientnet-lite0", "efficientnet-lite1")]
         corr = [np.corrcoef(judge, s)[0, 1] if len(bar) > 2 else float("nan") for s in signals]
         print(f"  {run.name}: {len(halves[0])}/{len(halves[1])}"
-              f"  {sum(r in bar for r in halves[0])}/{sum(r in bar for r in halves[1])}"
+              f"  {'/'.join(str(sum(bool(r.get('robust_bar')) for r in h)) for h in halves)}"
               f"  {best[0]:.3f}/{best[1]:.3f}  {'yes' if best[1] > best[0] else 'no'};"
               f"  {corr[0]:.2f} / {corr[1]:.2f} / {corr[2]:.2f}")
 

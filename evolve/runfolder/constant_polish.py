@@ -32,7 +32,7 @@ from evolve.search.tuning import tune_constants
 POLISH_STEPS = 40          # Adam steps per record
 POLISH_LR = 0.01           # a tenth of the run's 0.1: at 0.1 the README's robust record lost half
                            # its fixed-view fitness in 10 steps (4.02 -> 2.01); 0.01: 4.02 -> 4.04
-POLISH_TUNE_SIZE = 256     # render side while tuning (the run scored at --size, 128 by default)
+POLISH_TUNE_SIZE = 256     # render side while tuning (a crab run now scores at 256 too; others 128)
 POLISH_GENERATION = -2     # view seeds of polish steps: apart from every generation's
 FIXED_VIEWS = 16           # the keep-or-not check: the run's networks on this many fixed views
 
