@@ -14,7 +14,8 @@ from evolve.search import operators
 from evolve.search.loop import make_variation
 from evolve.search.parents import first_population, lineage_population
 from evolve.search.portfolio import APART, Portfolio
-from evolve.search.settings import RunConfig, seed_everything
+from evolve.search.rng import seed_everything
+from evolve.search.settings import RunConfig
 from genart import constants_of, parse, render_batch, with_constants
 from genart.regularity import mirrored_formula
 
@@ -199,3 +200,58 @@ def test_lineage_k_starts_from_the_templates_form_k_mod_template_forms():
         assert nearest_forms(config, lineage) == [lineage % 3] * 2
     one = RunConfig(**{**config.to_json(), "template_forms": 1})
     assert nearest_forms(one, 2) == [0, 0]                        # one form: the shore crab
+
+
+def polishing_session(tmp_path, steps: int):
+    """A one-member crab run whose population holds README's robust crab (at the bar) and whose
+    harvests are polished through `steps` Adam steps."""
+    from evolve.runfolder.session import start_run
+    from genart import read_formula
+
+    config = RunConfig(target="crab", population=4, size=64, record_size=0, views=1,
+                       tune_steps=2, judge_views=4, seed=7, device="cpu",
+                       restart_mode="lineage", harvest=True, generations=1,
+                       harvest_polish=steps)
+    session = start_run(tmp_path / "run", config)
+    shown = Path(__file__).parents[1] / "runs" / "showcase" / "robust_crab.png"
+    crab = parse(read_formula(shown))
+    crab.parts = dict(session.evolution.population[0].parts, fitness=50.0)
+    session.evolution.population[:1], session.evolution.best = [crab], crab
+    return session, crab
+
+
+def test_a_harvest_is_polished_through_its_constants_and_recorded_at_the_bar(tmp_path):
+    """--harvest-polish: the harvest recorded is the crab with tuned constants (the same tree),
+    scored no lower by the run's networks on fixed views, and it meets the real bar itself."""
+    from evolve.runfolder.judge import robust_bar
+    from evolve.runfolder.session import harvest_at_bar
+
+    session, crab = polishing_session(tmp_path, steps=6)
+    before = session.records
+    harvest_at_bar(session)
+    (harvested,) = session.evolution.portfolio.harvested
+    assert harvested != str(crab) and skeleton(harvested) == skeleton(str(crab))
+    meta = json.loads((tmp_path / "run" / "records" / f"{before:04d}.json").read_text())
+    polish = meta["polished"]
+    assert meta["robust_bar"] is True and polish["steps"] == 6
+    assert polish["fixed_fitness_after"] >= polish["fixed_fitness_before"]
+    written = (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip()
+    assert written == harvested
+    assert robust_bar(session.judge, session.config, parse(harvested), CPU)
+    session.run._lock_file.close()
+
+
+def test_a_stop_during_a_harvests_polish_abandons_the_generation_with_nothing_written(tmp_path):
+    """The polish looks at the stop request before every Adam step, as a generation's tuning
+    does: the generation is abandoned, no record or harvest written."""
+    from evolve.runfolder.session import harvest_at_bar
+    from evolve.search.stopping import GenerationAbandoned
+
+    session, _ = polishing_session(tmp_path, steps=40)
+    records = sorted((tmp_path / "run" / "records").glob("*.json"))
+    session.evolution.evaluator.should_stop = lambda: True          # Ctrl-C, or time is up
+    with pytest.raises(GenerationAbandoned):              # drive() puts the search back
+        harvest_at_bar(session)
+    assert sorted((tmp_path / "run" / "records").glob("*.json")) == records
+    assert session.records == len(records) and not session.evolution.portfolio.harvested
+    session.run._lock_file.close()

@@ -16,7 +16,8 @@ from evolve.runfolder.sources import Parent, resolve_sources
 from evolve.search.loop import make_variation
 from evolve.search.operators import Start, initial_population, make_toolbox
 from evolve.search.parents import first_population
-from evolve.search.settings import RunConfig, seed_everything
+from evolve.search.rng import seed_everything
+from evolve.search.settings import RunConfig
 from genart import Genome, constants_of, parse, random_genomes, read_formula, save_png
 
 TINY = ["--pop", "4", "--size", "32", "--views", "1", "--record-size", "0", "--judge", "none",

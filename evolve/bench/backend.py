@@ -11,7 +11,8 @@ from genart import parse
 from evolve.bench.timing import seconds_of
 from evolve.runfolder.session import build_evaluator
 from evolve.search import operators
-from evolve.search.settings import RunConfig, seed_everything
+from evolve.search.rng import seed_everything
+from evolve.search.settings import RunConfig
 
 REPEATS = 3
 

@@ -22,11 +22,11 @@ from scorers import JUDGE_SEED, draw_views, fitness_of
 
 from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
-from evolve.runfolder.judge import judged, make_judge
+from evolve.runfolder.judge import judged, make_judge, past_screen, screen
 from evolve.runfolder.rundir import RunDir, write_json
 from evolve.search.loop import make_naturalness
-from evolve.search.robust import (build_objective, is_robust, render_options, view_chances,
-                                  view_seed)
+from evolve.search.robust import (build_objective, drawn_genome, is_robust, render_options,
+                                  view_chances, view_seed)
 from evolve.search.tuning import tune_constants
 
 POLISH_STEPS = 40          # Adam steps per record
@@ -66,10 +66,8 @@ def polish_constants(path: Path, *, top: int, size: int, steps: int = POLISH_STE
     if top < 1 or steps < 1 or tune_size < 32:
         raise RunError("--top and --tune-steps must be at least 1 and --tune-size at least 32")
     entries = run.best_records(top)
-    objective, _ = build_objective(config, device)
-    fixed = objective.with_views(draw_views(FIXED_VIEWS, JUDGE_SEED, **view_chances(config)))
+    polisher = ConstantPolisher(config, device, steps=steps, tune_size=tune_size, lr=lr)
     judge = make_judge(config, device)
-    naturalness, options = make_naturalness(config), render_options(config)
     out_dir = run.path / "polished"
     out_dir.mkdir(exist_ok=True)
     results = []
@@ -78,15 +76,8 @@ def polish_constants(path: Path, *, top: int, size: int, steps: int = POLISH_STE
         if on_record:
             on_record(stem)
         before = parse((run.records / f"{stem}.formula").read_text(encoding="utf-8").strip())
-        (tuned,), _ = tune_constants(
-            [before], objective, naturalness, size=tune_size, device=device, steps=steps,
-            lr=lr, render_options=options,
-            view_seed=lambda step: view_seed(config.seed, POLISH_GENERATION, step),
-            max_frequency=config.max_frequency)
-        fit_before, fit_after = (_fixed_fitness(g, fixed, naturalness, tune_size, device,
-                                                options) for g in (before, tuned))
-        kept = fit_after >= fit_before
-        after = tuned if kept else before
+        after, fit_before, fit_after = polisher.polish(before)
+        kept = after is not before
         scores = {"record": stem, "mode": "constants", "kept": kept, "steps": steps,
                   "lr": lr, "tune_size": tune_size, "size": size,
                   "networks": config.model_names(),
@@ -110,11 +101,37 @@ def polish_constants(path: Path, *, top: int, size: int, steps: int = POLISH_STE
     return results
 
 
-def _fixed_fitness(genome, objective, naturalness, size, device, options) -> float:
-    """The run's fitness of one formula under fixed views (no gradients)."""
-    with torch.inference_mode():
-        images = render_batch([genome], size, device, **options)
-        return float(fitness_of(images, objective, naturalness)[0])
+class ConstantPolisher:
+    """Adam on one formula's constants under a robust run's objective (views redrawn every
+    step, seeded apart from every generation's), kept only if the run's networks score the
+    result no lower on FIXED_VIEWS fixed views."""
+
+    def __init__(self, config, device: torch.device, *, steps: int = POLISH_STEPS,
+                 tune_size: int = POLISH_TUNE_SIZE, lr: float = POLISH_LR):
+        self.config, self.device = config, device
+        self.steps, self.tune_size, self.lr = steps, tune_size, lr
+        self.objective, _ = build_objective(config, device)
+        self.fixed = self.objective.with_views(
+            draw_views(FIXED_VIEWS, JUDGE_SEED, **view_chances(config)))
+        self.naturalness, self.options = make_naturalness(config), render_options(config)
+
+    def polish(self, before, *, draw: int = 0, should_stop=None):
+        """(the tuned genome, or `before` itself when tuning lost on the fixed views;
+        fixed-view fitness before; after). `draw` k: the k-th polish's own views."""
+        c = self.config
+        (tuned,), _ = tune_constants(
+            [before], self.objective, self.naturalness, size=self.tune_size, device=self.device,
+            steps=self.steps, lr=self.lr, render_options=self.options,
+            view_seed=lambda step: view_seed(c.seed, POLISH_GENERATION, draw * 1000 + step),
+            should_stop=should_stop, max_frequency=c.max_frequency)
+        fit_before, fit_after = (self.fitness(g) for g in (before, tuned))
+        return (tuned if fit_after >= fit_before else before), fit_before, fit_after
+
+    def fitness(self, genome) -> float:
+        """The run's fitness of one formula under the fixed views (no gradients)."""
+        with torch.inference_mode():
+            images = render_batch([genome], self.tune_size, self.device, **self.options)
+            return float(fitness_of(images, self.fixed, self.naturalness)[0])
 
 
 def _named(row: dict, model) -> dict:
@@ -137,3 +154,23 @@ def constant_polish_lines(results: list[ConstantPolish]) -> list[str]:
                      f"{a['median_rank']:.0f}")
         lines.append(text)
     return lines
+
+
+def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
+                     should_stop=None):
+    """--harvest-polish: a harvest (a search genome at the robust bar) polished through its
+    constants, as drawn, when the run's networks score it no lower on fixed views and it still
+    meets the bar; else None. Its parts are the harvest's, with `polish` saying what changed.
+    No global RNG is drawn from: a resumed run polishes alike."""
+    config, device = polisher.config, polisher.device
+    polished, before, after = polisher.polish(genome, draw=draw, should_stop=should_stop)
+    if polished is genome:
+        return None
+    polished.parts = {**genome.parts, "polish": {"steps": polisher.steps, "lr": polisher.lr,
+                                                 "fixed_fitness_before": before,
+                                                 "fixed_fitness_after": after}}
+    drawn = drawn_genome(config, polished)
+    at_bar = (screen(judge, config, [drawn], device)[0]
+              and past_screen(judge, config, drawn, device))
+    return polished if at_bar else None
+

@@ -19,6 +19,7 @@ import torch
 from genart import is_figure, render_batch, save_png
 from scorers import passes_counted
 
+from evolve.runfolder.constant_polish import ConstantPolisher, polished_harvest
 from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.judge import log_fields, make_judge, past_screen, record_fields, screen
 from evolve.backends import Backend, BackendFailed, make_evaluator
@@ -50,6 +51,7 @@ class Session:
     started: float = field(default_factory=time.monotonic)
     last_checkpoint: float = field(default_factory=time.monotonic)
     judge: object = None                 # the held-out network (runfolder.judge), or None
+    polisher: object = None              # --harvest-polish's ConstantPolisher, made when needed
     passes_mark: tuple[int, float] = field(default_factory=lambda: _passes_mark())
 
     @property
@@ -174,14 +176,14 @@ def drive(session: Session, *, should_stop: Callable[[], bool] = lambda: False,
     try:
         while budget_left(session) and not should_stop():
             began = time.monotonic()
-            try:
+            try:                 # a harvest's polish (after_generation) may be abandoned too
                 made = evolution.step()
+                entry = after_generation(session, made, time.monotonic() - began)
             except GenerationAbandoned:            # half a generation: RNGs, views, hall moved
                 evolution.restore(json.loads(complete))
                 log.info("generation %d abandoned at %.1f s", evolution.generation + 1,
                          session.elapsed)
                 break
-            entry = after_generation(session, made, time.monotonic() - began)
             complete = json.dumps(evolution.state())
             if progress:
                 progress(entry)
@@ -292,6 +294,15 @@ def harvest_at_bar(session: Session) -> None:
     for (genome, drawn), screened in zip(fresh, passed):
         portfolio.mark_checked(str(drawn))
         if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
+            if config.harvest_polish > 0:
+                session.polisher = session.polisher or ConstantPolisher(
+                    config, evolution.evaluator.device, steps=config.harvest_polish,
+                    tune_size=config.size)
+                polished = polished_harvest(session.polisher, judge, genome,
+                                            draw=len(portfolio.harvested),
+                                            should_stop=evolution.evaluator.should_stop)
+                genome, drawn = (polished, drawn_genome(config, polished)) if polished else (
+                    genome, drawn)
             portfolio.harvest(str(drawn), evolution.generation)
             if genome is not evolution.best:      # its own record; the best's record mark stays
                 write_record(session, genome, best_path=False)
@@ -320,7 +331,8 @@ def write_record(session: Session, genome, niche: int | None = None, *,
             "penalty": parts["penalty"], "nodes": len(genome), "characters": len(formula),
             "target": config.target,
             "top5": [[_class_name(session.model, i), p] for p, i in
-                     zip(top.values.tolist(), top.indices.tolist())]}
+                     zip(top.values.tolist(), top.indices.tolist())],
+            **({"polished": parts["polish"]} if "polish" in parts else {})}
     meta.update(record_fields(session.judge, config, drawn, image, evaluator.device))
     if config.harvest and niche is None:
         meta["robust_bar"] = formula in session.evolution.portfolio.harvested

@@ -29,9 +29,9 @@ from evolve.errors import RunError
 from evolve.search import emitter, operators
 from evolve.search.loop import Evaluator, make_naturalness, make_variation
 from evolve.search.robust import build_objective, is_robust, scoring_networks, view_seed
+from evolve.search.rng import rng_states, seed_everything, set_rng_states
 from evolve.search.settings import (MAX_POPULATION, MAX_VIEWS, NO_FLAG, RunConfig, redefault,
-                                    resolve_device, rng_states, seed_everything, set_rng_states,
-                                    setting)
+                                    resolve_device, setting)
 from evolve.search.archive import THRESHOLDS, Archive
 
 
@@ -44,7 +44,7 @@ class ExploreConfig(RunConfig):
         "judge", "judge_views", "record_size", "record_antialias", "record_gain", "pareto",
         "elites", "tune_min_constants", "fresh_share", "portfolio", "portfolio_bar",
         "stall_generations", "restart_mode", "restart_share", "restart_units", "harvest",
-        "lineage_harvests", "harvest_breed", "template_forms"})
+        "lineage_harvests", "harvest_breed", "harvest_polish", "template_forms"})
     target: str = redefault(RunConfig, "target", "all", flag="classes",
                             help="which classes get a cell: all or a class query (crab)")
     population: int = redefault(RunConfig, "population", 32,

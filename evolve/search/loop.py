@@ -28,7 +28,8 @@ from evolve.search.operators import Pareto, Variation, clone
 from evolve.search.parents import first_population, lineage_population, template_slots
 from evolve.search.portfolio import Portfolio
 from evolve.search.robust import is_robust, view_seed
-from evolve.search.settings import RunConfig, rng_states, seed_everything, set_rng_states
+from evolve.search.rng import rng_states, seed_everything, set_rng_states
+from evolve.search.settings import RunConfig
 from evolve.search.stopping import abandon_if_asked, in_slices, never
 from evolve.search.tuning import CellObjective, tune_constants
 

@@ -1,18 +1,13 @@
-"""Search settings and random states: what decides a search, and how to save and restore it.
-
-`RunConfig` is everything that decides a run (config.json, every checkpoint); the random states
-of Python's `random` (DEAP's), numpy and torch as JSON lists let a resume continue alike.
+"""Search settings: `RunConfig` is everything that decides a run (config.json, every checkpoint).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import types
 import typing
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from genart import FormulaError, parse
@@ -238,6 +233,10 @@ class RunConfig:
                                     "shunned (a crab search: 3)", "search", low=1)
     harvest_breed: float = setting(0.0, "share of a new lineage bred from the pictures harvested "
                                    "so far (mutants, crossovers)", "search", low=0.0, high=1.0)
+    harvest_polish: int = setting(0, "Adam steps a harvest is polished through its constants "
+                                  "(as `genart polish` does) before its record; kept when the "
+                                  "networks score it no lower and it still meets the bar "
+                                  "(a crab search: 40)", "search", low=0, high=10000)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
                             "left-right symmetric (a robust class search: mirror)", "search",
@@ -362,30 +361,6 @@ class RunConfig:
         except TypeError as error:       # a setting missing or of the wrong kind
             raise RunError(f"config is incomplete or malformed ({error}); "
                            "restore it from a backup or start a new run") from None
-
-
-# --- random states: Python's `random` (DEAP draws from it), numpy, torch — as JSON lists ------
-
-def rng_states() -> dict:
-    version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"python": [version, list(internal), gauss],
-            "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-            "torch": torch.get_rng_state().tolist()}
-
-
-def set_rng_states(states: dict) -> None:
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = states["numpy"]
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(torch.tensor(states["torch"], dtype=torch.uint8))
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def resolve_device(name: str, *, check_cuda: bool = True) -> torch.device:
