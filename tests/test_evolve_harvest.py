@@ -232,8 +232,9 @@ def test_a_harvest_is_polished_through_its_constants_and_recorded_at_the_bar(tmp
     (harvested,) = session.evolution.portfolio.harvested
     assert harvested != str(crab) and skeleton(harvested) == skeleton(str(crab))
     meta = json.loads((tmp_path / "run" / "records" / f"{before:04d}.json").read_text())
-    polish = meta["polished"]
+    polish = meta["polish"]
     assert meta["robust_bar"] is True and polish["steps"] == 6
+    assert polish["kept"] is True and polish["at_bar"] is True
     assert polish["fixed_fitness_after"] >= polish["fixed_fitness_before"]
     written = (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip()
     assert written == harvested

@@ -159,18 +159,20 @@ def constant_polish_lines(results: list[ConstantPolish]) -> list[str]:
 def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
                      should_stop=None):
     """--harvest-polish: a harvest (a search genome at the robust bar) polished through its
-    constants, as drawn, when the run's networks score it no lower on fixed views and it still
-    meets the bar; else None. Its parts are the harvest's, with `polish` saying what changed.
-    No global RNG is drawn from: a resumed run polishes alike."""
+    constants, when the run's networks score it no lower on fixed views and it still meets the
+    bar; else None. Either way the parts say what the polish did (`polish`: its fixed-view
+    fitness before and after, kept, at_bar). No global RNG is drawn from: a resumed run
+    polishes alike."""
     config, device = polisher.config, polisher.device
     polished, before, after = polisher.polish(genome, draw=draw, should_stop=should_stop)
-    if polished is genome:
-        return None
-    polished.parts = {**genome.parts, "polish": {"steps": polisher.steps, "lr": polisher.lr,
-                                                 "fixed_fitness_before": before,
-                                                 "fixed_fitness_after": after}}
+    kept = polished is not genome
     drawn = drawn_genome(config, polished)
-    at_bar = (screen(judge, config, [drawn], device)[0]
-              and past_screen(judge, config, drawn, device))
-    return polished if at_bar else None
-
+    at_bar = kept and bool(screen(judge, config, [drawn], device)[0]
+                           and past_screen(judge, config, drawn, device))
+    info = {"steps": polisher.steps, "lr": polisher.lr, "fixed_fitness_before": before,
+            "fixed_fitness_after": after, "kept": kept, "at_bar": at_bar}
+    genome.parts = {**genome.parts, "polish": info}
+    if not at_bar:
+        return None
+    polished.parts = dict(genome.parts)
+    return polished

@@ -269,11 +269,11 @@ def record_best(session: Session) -> None:
 def harvest_at_bar(session: Session) -> None:
     """--harvest: the best, then this generation's population from its leader down, each formula
     once, held against the robust bar; the first to meet it, apart from every earlier harvest,
-    is harvested (one that is not the best gets its record now) and the next step starts a new
-    lineage. Selection sees each genome on a few random views, so its order is noisy and often
-    not the bar's: the best ever is often a lucky draw while a lower member already holds the
-    bar. The bar's first screen runs on all of them in one batch. No wall clock and no global
-    RNG decide it: a killed and resumed run harvests where an uninterrupted one does."""
+    is harvested (--harvest-polish: polished first; one that is not the best gets its record
+    now) and the next step starts a new lineage. Selection sees each genome on a few random
+    views, so its order is noisy: the best ever is often a lucky draw while a lower member
+    already holds the bar. The bar's first screen runs on all of them in one batch. No wall
+    clock and no global RNG decide it: a resumed run harvests where an uninterrupted one does."""
     evolution, config, judge = session.evolution, session.config, session.judge
     if not config.harvest or judge is None:
         return
@@ -294,15 +294,15 @@ def harvest_at_bar(session: Session) -> None:
     for (genome, drawn), screened in zip(fresh, passed):
         portfolio.mark_checked(str(drawn))
         if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
-            if config.harvest_polish > 0:
+            if config.harvest_polish > 0:            # recorded polished, or as found
                 session.polisher = session.polisher or ConstantPolisher(
                     config, evolution.evaluator.device, steps=config.harvest_polish,
                     tune_size=config.size)
                 polished = polished_harvest(session.polisher, judge, genome,
                                             draw=len(portfolio.harvested),
                                             should_stop=evolution.evaluator.should_stop)
-                genome, drawn = (polished, drawn_genome(config, polished)) if polished else (
-                    genome, drawn)
+                if polished is not None:
+                    genome, drawn = polished, drawn_genome(config, polished)
             portfolio.harvest(str(drawn), evolution.generation)
             if genome is not evolution.best:      # its own record; the best's record mark stays
                 write_record(session, genome, best_path=False)
@@ -332,7 +332,7 @@ def write_record(session: Session, genome, niche: int | None = None, *,
             "target": config.target,
             "top5": [[_class_name(session.model, i), p] for p, i in
                      zip(top.values.tolist(), top.indices.tolist())],
-            **({"polished": parts["polish"]} if "polish" in parts else {})}
+            **({"polish": parts["polish"]} if "polish" in parts else {})}
     meta.update(record_fields(session.judge, config, drawn, image, evaluator.device))
     if config.harvest and niche is None:
         meta["robust_bar"] = formula in session.evolution.portfolio.harvested
