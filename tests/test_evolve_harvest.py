@@ -239,6 +239,7 @@ def test_a_harvest_is_polished_through_its_constants_and_recorded_at_the_bar(tmp
     written = (tmp_path / "run" / "records" / f"{before:04d}.formula").read_text().strip()
     assert written == harvested
     assert robust_bar(session.judge, session.config, parse(harvested), CPU)
+    assert "polish" not in crab.parts                    # the unpolished best says nothing of it
     session.run._lock_file.close()
 
 

@@ -160,8 +160,8 @@ def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
                      should_stop=None):
     """--harvest-polish: a harvest (a search genome at the robust bar) polished through its
     constants, when the run's networks score it no lower on fixed views and it still meets the
-    bar; else None. Either way the parts say what the polish did (`polish`: its fixed-view
-    fitness before and after, kept, at_bar). No global RNG is drawn from: a resumed run
+    bar; else None, the harvest's own parts saying why. The `polish` part: its fixed-view
+    fitness before and after, kept, at_bar. No global RNG is drawn from: a resumed run
     polishes alike."""
     config, device = polisher.config, polisher.device
     polished, before, after = polisher.polish(genome, draw=draw, should_stop=should_stop)
@@ -171,8 +171,8 @@ def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
                            and past_screen(judge, config, drawn, device))
     info = {"steps": polisher.steps, "lr": polisher.lr, "fixed_fitness_before": before,
             "fixed_fitness_after": after, "kept": kept, "at_bar": at_bar}
-    genome.parts = {**genome.parts, "polish": info}
-    if not at_bar:
+    if not at_bar:                            # recorded as found, saying why
+        genome.parts = {**genome.parts, "polish": info}
         return None
-    polished.parts = dict(genome.parts)
+    polished.parts = {**genome.parts, "polish": info}
     return polished
