@@ -22,7 +22,7 @@ from scorers import JUDGE_SEED, draw_views, fitness_of
 
 from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
-from evolve.runfolder.judge import judged, make_judge, past_screen, screen
+from evolve.runfolder.judge import judged, make_judge, robust_bar
 from evolve.runfolder.rundir import RunDir, write_json
 from evolve.search.loop import make_naturalness
 from evolve.search.robust import (build_objective, drawn_genome, is_robust, render_options,
@@ -124,14 +124,14 @@ class ConstantPolisher:
             steps=self.steps, lr=self.lr, render_options=self.options,
             view_seed=lambda step: view_seed(c.seed, POLISH_GENERATION, draw * 1000 + step),
             should_stop=should_stop, max_frequency=c.max_frequency)
-        fit_before, fit_after = (self.fitness(g) for g in (before, tuned))
+        fit_before, fit_after = self.fitness([before, tuned])
         return (tuned if fit_after >= fit_before else before), fit_before, fit_after
 
-    def fitness(self, genome) -> float:
-        """The run's fitness of one formula under the fixed views (no gradients)."""
+    def fitness(self, genomes: list) -> list[float]:
+        """The run's fitness of formulas under the fixed views, one batch (no gradients)."""
         with torch.inference_mode():
-            images = render_batch([genome], self.tune_size, self.device, **self.options)
-            return float(fitness_of(images, self.fixed, self.naturalness)[0])
+            images = render_batch(genomes, self.tune_size, self.device, **self.options)
+            return fitness_of(images, self.fixed, self.naturalness).tolist()
 
 
 def _named(row: dict, model) -> dict:
@@ -166,9 +166,7 @@ def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
     config, device = polisher.config, polisher.device
     polished, before, after = polisher.polish(genome, draw=draw, should_stop=should_stop)
     kept = polished is not genome
-    drawn = drawn_genome(config, polished)
-    at_bar = kept and bool(screen(judge, config, [drawn], device)[0]
-                           and past_screen(judge, config, drawn, device))
+    at_bar = kept and bool(robust_bar(judge, config, drawn_genome(config, polished), device))
     info = {"steps": polisher.steps, "lr": polisher.lr, "fixed_fitness_before": before,
             "fixed_fitness_after": after, "kept": kept, "at_bar": at_bar}
     if not at_bar:                            # recorded as found, saying why
