@@ -183,17 +183,18 @@ def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
     crab = evolve_config(parse(["evolve", "crab"]))
     assert (crab.start_form, crab.symmetry, crab.template) == ("figure", "mirror", "crab")
     assert (crab.max_frequency, crab.view_grey, crab.size) == (4.0, 0.25, 256)
-    assert (crab.harvest, crab.lineage_harvests, crab.harvest_polish) == (True, 3, 40)
+    assert (crab.harvest, crab.lineage_harvests, crab.harvest_polish, crab.harvest_rounds) == \
+        (True, 3, 40, 6)
     goldfish = evolve_config(parse(["evolve", "goldfish"]))
     assert (goldfish.start_form, goldfish.symmetry, goldfish.template) == \
         ("figure", "mirror", "none")
     explicit = evolve_config(parse(["evolve", "crab", "--start", "cppn", "--symmetry", "none",
                                     "--template", "none", "--max-frequency", "0",
                                     "--view-grey", "0", "--size", "128",
-                                    "--harvest-polish", "0"]))
+                                    "--harvest-polish", "0", "--harvest-rounds", "1"]))
     defaults = RunConfig(target="crab")
     for name in ("start_form", "symmetry", "template", "max_frequency", "view_grey", "size",
-                 "harvest_polish"):
+                 "harvest_polish", "harvest_rounds"):
         assert getattr(explicit, name) == getattr(defaults, name), name
 
 

@@ -257,3 +257,43 @@ def test_a_stop_during_a_harvests_polish_abandons_the_generation_with_nothing_wr
     assert sorted((tmp_path / "run" / "records").glob("*.json")) == records
     assert session.records == len(records) and not session.evolution.portfolio.harvested
     session.run._lock_file.close()
+
+
+def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(tmp_path):
+    """--harvest-rounds: on a round's generation the harvest (here harvested unpolished) is
+    polished under views of its own; kept at the bar, it is recorded anew (its polish says
+    harvest 0, round 2), the harvest's picture is the new one, the rounds survive a
+    checkpoint, and a harvest that has had its rounds is left alone."""
+    from evolve.runfolder.harvest import ROUND_EVERY, polish_round
+    from evolve.runfolder.judge import robust_bar
+    from evolve.runfolder.session import harvest_at_bar
+
+    session, crab = polishing_session(tmp_path, steps=0)
+    portfolio = session.evolution.portfolio
+    assert harvest_at_bar(session)
+    assert (portfolio.harvested, portfolio.harvest_forms, portfolio.harvest_rounds) == \
+        ([str(crab)], [str(crab)], [1])                 # mirror off: drawn as held
+    session.config = session.evolution.config = RunConfig(
+        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 2})
+    session.evolution.generation = ROUND_EVERY + 1                 # not a round's generation
+    records = session.records
+    assert not polish_round(session) and session.records == records
+    session.evolution.generation = ROUND_EVERY
+    assert polish_round(session)
+    assert portfolio.harvest_rounds == [2] and session.records == records + 1
+    second = portfolio.harvested[0]
+    assert second != str(crab) and skeleton(second) == skeleton(str(crab))
+    assert portfolio.harvest_forms == [second]
+    meta = json.loads((tmp_path / "run" / "records" / f"{records:04d}.json").read_text())
+    assert (meta["polish"]["harvest"], meta["polish"]["round"]) == (0, 2)
+    assert meta["polish"]["kept"] and meta["polish"]["at_bar"] and meta["robust_bar"] is True
+    assert meta["polish"]["fixed_fitness_after"] >= meta["polish"]["fixed_fitness_before"]
+    assert (tmp_path / "run" / "records" / f"{records:04d}.formula").read_text().strip() == second
+    assert robust_bar(session.judge, session.config, parse(second), CPU)
+    restored = Portfolio(session.config, CPU)
+    restored.restore(portfolio.to_json(), ROUND_EVERY)
+    assert (restored.harvested, restored.harvest_forms, restored.harvest_rounds) == \
+        ([second], [second], [2])
+    assert restored.due_round(2) is None and restored.due_round(3) == 0
+    assert not polish_round(session) and session.records == records + 1   # rounds spent
+    session.run._lock_file.close()

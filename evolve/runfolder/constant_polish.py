@@ -116,16 +116,18 @@ class ConstantPolisher:
         self.naturalness, self.options = make_naturalness(config), render_options(config)
 
     def polish(self, before, *, draw: int = 0, should_stop=None):
-        """(the tuned genome, or `before` itself when tuning lost on the fixed views;
+        """(the tuned genome, or `before` itself when tuning lost on the fixed views or found no
+        better constants than its own;
         fixed-view fitness before; after). `draw` k: the k-th polish's own views."""
         c = self.config
         (tuned,), _ = tune_constants(
             [before], self.objective, self.naturalness, size=self.tune_size, device=self.device,
             steps=self.steps, lr=self.lr, render_options=self.options,
             view_seed=lambda step: view_seed(c.seed, POLISH_GENERATION, draw * 1000 + step),
-            should_stop=should_stop, max_frequency=c.max_frequency)
+            should_stop=should_stop, max_frequency=c.max_frequency, first_candidate=1)
         fit_before, fit_after = self.fitness([before, tuned])
-        return (tuned if fit_after >= fit_before else before), fit_before, fit_after
+        kept = fit_after >= fit_before and str(tuned) != str(before)   # the start may be best
+        return (tuned if kept else before), fit_before, fit_after
 
     def fitness(self, genomes: list) -> list[float]:
         """The run's fitness of formulas under the fixed views, one batch (no gradients)."""
@@ -157,18 +159,18 @@ def constant_polish_lines(results: list[ConstantPolish]) -> list[str]:
 
 
 def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
-                     should_stop=None):
+                     should_stop=None, **about):
     """--harvest-polish: a harvest (a search genome at the robust bar) polished through its
     constants, when the run's networks score it no lower on fixed views and it still meets the
     bar; else None, the harvest's own parts saying why. The `polish` part: its fixed-view
-    fitness before and after, kept, at_bar. No global RNG is drawn from: a resumed run
-    polishes alike."""
+    fitness before and after, kept, at_bar, and `about` (which harvest, which round). No
+    global RNG is drawn from: a resumed run polishes alike."""
     config, device = polisher.config, polisher.device
     polished, before, after = polisher.polish(genome, draw=draw, should_stop=should_stop)
     kept = polished is not genome
     at_bar = kept and bool(robust_bar(judge, config, drawn_genome(config, polished), device))
     info = {"steps": polisher.steps, "lr": polisher.lr, "fixed_fitness_before": before,
-            "fixed_fitness_after": after, "kept": kept, "at_bar": at_bar}
+            "fixed_fitness_after": after, "kept": kept, "at_bar": at_bar, **about}
     if not at_bar:                            # recorded as found, saying why
         genome.parts = {**genome.parts, "polish": info}
         return None

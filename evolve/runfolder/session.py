@@ -14,18 +14,17 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-import torch
-
-from genart import is_figure, render_batch, save_png
+from genart import render_batch, save_png
 from scorers import passes_counted
 
-from evolve.runfolder.constant_polish import ConstantPolisher, polished_harvest
 from evolve.runfolder.gallery import build_gallery
-from evolve.runfolder.judge import log_fields, make_judge, past_screen, record_fields, screen
+from evolve.runfolder.harvest import harvest_at_bar, polish_round
+from evolve.runfolder.judge import log_fields, make_judge
+from evolve.runfolder.records import class_name, record_best, write_record
 from evolve.backends import Backend, BackendFailed, make_evaluator
 from evolve.errors import RunError
 from evolve.search.loop import Evaluator, Evolution, make_naturalness, scalar
-from evolve.runfolder.rundir import RunDir, write_atomic, write_json
+from evolve.runfolder.rundir import RunDir, write_json
 from evolve.search.robust import build_objective, drawn_genome, render_options, scoring_networks
 from evolve.search.settings import RunConfig, resolve_device
 from evolve.search.stopping import GenerationAbandoned, never
@@ -200,9 +199,10 @@ def _after_generation(session: Session, made: int, seconds: float) -> dict:
     evolution, config = session.evolution, session.config
     tuned = (config.tune_steps + 1) * _tuned_count(config) if evolution.generation else 0
     leader = max(evolution.population, key=scalar)      # judged after selection, never in it
-    harvest_at_bar(session)                        # before stats: the log counts it
+    if not harvest_at_bar(session):                # before stats: the log counts it
+        polish_round(session)                      # a harvest polished once more, if due
     entry = evolution.stats()
-    entry["top_class"] = _class_name(session.model, entry["top_class_index"])
+    entry["top_class"] = class_name(session.model, entry["top_class_index"])
     entry.update(scored=made, seconds=round(seconds, 3),
                  evals_per_s=round((made + tuned) / seconds, 2) if seconds else None,
                  elapsed=round(session.elapsed, 2))
@@ -249,116 +249,6 @@ def _tuned_count(config: RunConfig) -> int:
     if not config.tune or config.tune_steps <= 0 or config.tune_share <= 0:
         return 0
     return max(1, math.ceil(config.tune_share * config.population))
-
-
-def _class_name(model, index: int) -> str:
-    names = getattr(model, "class_names", None) or []
-    return names[index] if 0 <= index < len(names) else str(index)
-
-
-def record_best(session: Session) -> None:
-    """A record of the run's best, unless it is the last record's formula scored higher under
-    this generation's views: then only the mark moves (no second record of the same picture)."""
-    best = session.evolution.best
-    if str(best) == session.last_formula:
-        session.last_record = scalar(best)
-        return
-    write_record(session, best)
-
-
-def harvest_at_bar(session: Session) -> None:
-    """--harvest: the best, then this generation's population from its leader down, each formula
-    once, held against the robust bar; the first to meet it, apart from every earlier harvest,
-    is harvested (--harvest-polish: polished first; one that is not the best gets its record
-    now) and the next step starts a new lineage. Selection sees each genome on a few random
-    views, so its order is noisy: the best ever is often a lucky draw while a lower member
-    already holds the bar. The bar's first screen runs on all of them in one batch. No wall
-    clock and no global RNG decide it: a resumed run harvests where an uninterrupted one does."""
-    evolution, config, judge = session.evolution, session.config, session.judge
-    if not config.harvest or judge is None:
-        return
-    members, portfolio = sorted(evolution.population, key=scalar, reverse=True), evolution.portfolio
-    candidates = {}                                         # drawn text → (genome, drawn)
-    for genome in [evolution.best] + members:
-        drawn = drawn_genome(config, genome)
-        if str(drawn) not in candidates and not portfolio.checked_before(str(drawn)):
-            candidates[str(drawn)] = genome, drawn
-    fresh = []
-    apart = portfolio.apart_all([genome for genome, _ in candidates.values()])
-    for (text, (genome, drawn)), new in zip(candidates.items(), apart):
-        if new:
-            fresh.append((genome, drawn))
-        else:
-            portfolio.mark_checked(text)               # a twin of a harvest stays one
-    passed = screen(judge, config, [d for _, d in fresh], evolution.evaluator.device)
-    for (genome, drawn), screened in zip(fresh, passed):
-        portfolio.mark_checked(str(drawn))
-        if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
-            if config.harvest_polish > 0:            # recorded polished, or as found
-                session.polisher = session.polisher or ConstantPolisher(
-                    config, evolution.evaluator.device, steps=config.harvest_polish,
-                    tune_size=config.size)
-                polished = polished_harvest(session.polisher, judge, genome,
-                                            draw=len(portfolio.harvested),
-                                            should_stop=evolution.evaluator.should_stop)
-                if polished is not None:
-                    genome, drawn = polished, drawn_genome(config, polished)
-            portfolio.harvest(str(drawn), evolution.generation)
-            if genome is not evolution.best:      # its own record; the best's record mark stays
-                write_record(session, genome, best_path=False)
-            return
-
-
-def write_record(session: Session, genome, niche: int | None = None, *,
-                 best_path: bool = True) -> None:
-    """records/NNNN.png (scoring size), NNNN_hires.png, NNNN_alpha.png (figures, RGBA),
-    NNNN.formula, NNNN.json; gallery.
-    With `niche`: a portfolio look's gain; it, and a record with best_path=False (a harvested
-    leader), leave the best's record mark alone."""
-    config, evaluator = session.config, session.evolution.evaluator
-    stem = session.run.record_stem(session.records)
-    drawn = drawn_genome(config, genome)
-    formula = str(drawn)
-    image = render_batch([drawn], config.size, evaluator.device)          # (1, 3, H, W)
-    with torch.inference_mode():
-        probs = session.model.logits(image).float().softmax(1)[0]
-    top = torch.topk(probs, 5)
-    parts = genome.parts
-    meta = {"number": session.records, "generation": session.evolution.generation,
-            "lineage": session.evolution.lineage,
-            "elapsed": round(session.elapsed, 2), "fitness": parts["fitness"],
-            "objective": parts["objective"], "residual": parts["residual"],
-            "penalty": parts["penalty"], "nodes": len(genome), "characters": len(formula),
-            "target": config.target,
-            "top5": [[_class_name(session.model, i), p] for p, i in
-                     zip(top.values.tolist(), top.indices.tolist())],
-            **({"polish": parts["polish"]} if "polish" in parts else {})}
-    meta.update(record_fields(session.judge, config, drawn, image, evaluator.device))
-    if config.harvest and niche is None:
-        meta["robust_bar"] = formula in session.evolution.portfolio.harvested
-    meta.update(session.evolution.portfolio.record_fields(genome, niche))
-    save_png(stem.with_suffix(".png"), image[0], formula,
-             {"fitness": parts["fitness"], "generation": meta["generation"]})
-    if config.record_size > 0:
-        hires = render_batch([drawn], config.record_size, evaluator.device,
-                             antialias=config.record_antialias)
-        save_png(stem.parent / f"{stem.name}_hires.png", hires[0], formula,
-                 {"fitness": parts["fitness"], "generation": meta["generation"]})
-    if is_figure(drawn):                     # the figure alone, with its transparency
-        rgba = render_batch([drawn], config.record_size or config.size, evaluator.device,
-                            antialias=config.record_antialias if config.record_size else 1,
-                            alpha=True)
-        save_png(stem.parent / f"{stem.name}_alpha.png", rgba[0], formula,
-                 {"fitness": parts["fitness"], "generation": meta["generation"]})
-    write_atomic(stem.with_suffix(".formula"), formula + "\n")
-    write_json(stem.with_suffix(".json"), meta)      # last: a record counts once its json exists
-    session.records += 1
-    if niche is not None:
-        session.evolution.portfolio.recorded[niche] = parts["fitness"]
-    elif best_path:
-        session.last_record, session.last_formula = parts["fitness"], str(genome)
-        session.last_record_time = session.elapsed
-    build_gallery(session.run)
 
 
 def checkpoint(session: Session) -> None:

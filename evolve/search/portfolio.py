@@ -56,6 +56,8 @@ class Portfolio:
         self.parts: dict[int, dict] = {}              # niche → its elite's score parts
         self.climb_mark, self.climbed_at, self.restarts = -math.inf, 0, 0
         self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
+        self.harvest_forms: list[str | None] = []   # each harvest as the search holds it
+        self.harvest_rounds: list[int] = []   # polish rounds each harvest has had
         self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
         self.lineage_harvests = 0             # harvests since this lineage started
@@ -198,17 +200,37 @@ class Portfolio:
         with torch.inference_mode():
             return render_batch(genomes, DESCRIPTOR_SIZE, self.device)
 
-    def harvest(self, formula: str, generation: int | None = None) -> None:
+    def harvest(self, formula: str, generation: int | None = None,
+                form: str | None = None) -> None:
         """A picture met the robust bar: with lineage restarts, the next step starts a new
         lineage (a night buys many robust pictures, not one polished past the bar) once this
         one has made --lineage-harvests; before that it goes on, its twins of the harvest
-        shunned, with the stall clock started again at `generation` to find a sibling."""
+        shunned, with the stall clock started again at `generation` to find a sibling.
+        `form`: the genome's text as the search holds it (unmirrored), for later rounds."""
         self.harvested.append(formula)
+        self.harvest_forms.append(form)
+        self.harvest_rounds.append(1)
         self.lineage_harvests += 1
         done = self.lineage_harvests >= self.config.lineage_harvests
         self.harvest_due = self.config.restart_mode == "lineage" and done
         if not done and generation is not None:
             self.climbed_at = generation
+
+    def due_round(self, rounds: int) -> int | None:
+        """--harvest-rounds: the harvest to polish once more (the fewest rounds so far, then the
+        earliest), or None when each has had `rounds` (or has no form to polish)."""
+        due = [(n, i) for i, (n, form) in enumerate(zip(self.harvest_rounds, self.harvest_forms))
+               if form and n < rounds]
+        return min(due)[1] if due else None
+
+    def polished_round(self, index: int, formula: str | None = None,
+                       form: str | None = None) -> None:
+        """Harvest `index` had one more round; when it was kept, `formula` (as drawn) and
+        `form` are its picture from now on (twins are judged against it)."""
+        self.harvest_rounds[index] += 1
+        if formula is not None:
+            self.harvested[index], self.harvest_forms[index] = formula, form
+            self._harvest_images = torch.empty(0)
 
     def new_lineage(self, generation: int) -> bool:
         """Lineage restarts: True when stalled or harvested. The stall clock and the climb mark
@@ -228,7 +250,8 @@ class Portfolio:
                 "parts": {str(c): p for c, p in sorted(self.parts.items())},
                 "climb_mark": None if self.climb_mark == -math.inf else self.climb_mark,
                 "climbed_at": self.climbed_at, "restarts": self.restarts,
-                "harvested": self.harvested, "checked": self.checked,
+                "harvested": self.harvested, "harvest_forms": self.harvest_forms,
+                "harvest_rounds": self.harvest_rounds, "checked": self.checked,
                 "harvest_due": self.harvest_due, "lineage_harvests": self.lineage_harvests}
 
     def restore(self, data: dict | None, generation: int) -> None:
@@ -243,6 +266,9 @@ class Portfolio:
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
         self.harvested = list(data.get("harvested", []))
+        n = len(self.harvested)              # older checkpoints: no forms, one round each
+        self.harvest_forms = list(data.get("harvest_forms", [None] * n))
+        self.harvest_rounds = list(data.get("harvest_rounds", [1] * n))
         self._harvest_images = torch.empty(0)
         checked = data.get("checked", [])     # older checkpoints: one formula, then formulas
         checked = [checked] if isinstance(checked, str) and checked else list(checked or [])

@@ -27,8 +27,8 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                    lr: float | list[float],
                    view_seed: Callable[[int], int] | None = None,
                    should_stop: Callable[[], bool] | None = None,
-                   render_options: dict | None = None, max_frequency: float = 0.0
-                   ) -> tuple[list[Genome], list[float]]:
+                   render_options: dict | None = None, max_frequency: float = 0.0,
+                   first_candidate: int = 0) -> tuple[list[Genome], list[float]]:
     """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen.
 
     `lr` is one learning rate, or one per genome (a batch can try one genome at two rates).
@@ -36,9 +36,11 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     `should_stop()` is looked at before every step: True raises GenerationAbandoned.
     `render_options`: render_batch's alpha/mirror; `max_frequency` > 0 clamps every factor of
     x, y or r (genart.regularity.coordinate_coefficients) to ±max_frequency after each step.
+    `first_candidate` 1: the starting constants are no candidate (a caller that holds the
+    result against its start on views of its own; else the start's lucky views can win).
 
     Returns the tuned copies (fitness not set) and the fitness each had when its constants were
-    scored — never below its starting fitness, since the starting point is one of the candidates
+    scored — never below its starting fitness when the starting point is one of the candidates
     (with views redrawn per step each value is under its own step's views).
     Genomes without constants come back unchanged with fitness -inf (not scored here).
     """
@@ -64,7 +66,7 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
             seen = (objective.redrawn(view_seed(step)) if view_seed is not None
                     and hasattr(objective, "redrawn") else objective)
             fitness = fitness_of(images, seen, naturalness)                # (K,)
-        scored = fitness.detach().cpu()
+        scored = fitness.detach().cpu() if step >= first_candidate else best_fitness
         for k in torch.nonzero(scored > best_fitness).flatten().tolist():
             best_fitness[k] = scored[k]
             best_values[k] = params[k].detach().clone()

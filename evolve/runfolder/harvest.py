@@ -1,0 +1,106 @@
+"""A night's crabs (issue 21): pictures harvested at the robust bar, each polished through its
+constants before its record and again in later rounds while the night goes on.
+
+No wall clock and no global RNG decide anything here: a resumed run harvests and polishes
+where an uninterrupted one does.
+"""
+from __future__ import annotations
+
+import logging
+
+from genart import parse
+
+from evolve.runfolder.constant_polish import ConstantPolisher, polished_harvest
+from evolve.runfolder.judge import past_screen, screen
+from evolve.runfolder.records import write_record
+from evolve.search.loop import assign, scalar
+from evolve.search.robust import drawn_genome
+
+log = logging.getLogger(__name__)
+ROUND_EVERY = 3       # generations between polish rounds (when nothing was harvested): each
+                      # is a 40-step polish, about half a 256-px generation on two CPU cores
+ROUND_DRAW = 1000     # round k of harvest i polishes under draw k·ROUND_DRAW + i (first: i)
+
+
+def harvest_at_bar(session) -> bool:
+    """--harvest: the best, then this generation's population from its leader down, each formula
+    once, held against the robust bar; the first to meet it, apart from every earlier harvest,
+    is harvested (--harvest-polish: polished first; one that is not the best gets its record
+    now) and the next step starts a new lineage. Selection sees each genome on a few random
+    views, so its order is noisy: the best ever is often a lucky draw while a lower member
+    already holds the bar. The bar's first screen runs on all of them in one batch. True when
+    one was harvested."""
+    evolution, config, judge = session.evolution, session.config, session.judge
+    if not config.harvest or judge is None:
+        return False
+    members, portfolio = sorted(evolution.population, key=scalar, reverse=True), evolution.portfolio
+    candidates = {}                                         # drawn text → (genome, drawn)
+    for genome in [evolution.best] + members:
+        drawn = drawn_genome(config, genome)
+        if str(drawn) not in candidates and not portfolio.checked_before(str(drawn)):
+            candidates[str(drawn)] = genome, drawn
+    fresh = []
+    apart = portfolio.apart_all([genome for genome, _ in candidates.values()])
+    for (text, (genome, drawn)), new in zip(candidates.items(), apart):
+        if new:
+            fresh.append((genome, drawn))
+        else:
+            portfolio.mark_checked(text)               # a twin of a harvest stays one
+    passed = screen(judge, config, [d for _, d in fresh], evolution.evaluator.device)
+    for (genome, drawn), screened in zip(fresh, passed):
+        portfolio.mark_checked(str(drawn))
+        if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
+            index = len(portfolio.harvested)
+            if config.harvest_polish > 0:            # recorded polished, or as found
+                polished = polished_harvest(polisher(session), judge, genome, draw=index,
+                                            should_stop=evolution.evaluator.should_stop,
+                                            harvest=index, round=1)
+                if polished is not None:
+                    genome, drawn = polished, drawn_genome(config, polished)
+            portfolio.harvest(str(drawn), evolution.generation, form=str(genome))
+            if genome is not evolution.best:      # its own record; the best's record mark stays
+                write_record(session, genome, best_path=False)
+            return True
+    return False
+
+
+def polish_round(session) -> bool:
+    """--harvest-rounds: every ROUND_EVERY-th generation, the harvest with the fewest polish
+    rounds is polished once more under views of its own; kept when the run's networks score it
+    no lower on the fixed views and it still meets the bar, it is recorded anew (its `polish`
+    says which harvest and round) and twins are judged against it from then on. The judge's
+    bar is the harvest's; nothing else of the judge is consulted. True when it was kept."""
+    evolution, config = session.evolution, session.config
+    if (config.harvest_rounds <= 1 or config.harvest_polish <= 0 or session.judge is None
+            or evolution.generation % ROUND_EVERY):
+        return False
+    portfolio = evolution.portfolio
+    index = portfolio.due_round(config.harvest_rounds)
+    if index is None:
+        return False
+    rounds = portfolio.harvest_rounds[index]
+    genome = parse(portfolio.harvest_forms[index])
+    genome.parts = {}
+    polished = polished_harvest(polisher(session), session.judge, genome,
+                                draw=rounds * ROUND_DRAW + index,
+                                should_stop=evolution.evaluator.should_stop,
+                                harvest=index, round=rounds + 1)
+    if polished is None:
+        portfolio.polished_round(index)
+        log.info("harvest %d, round %d: %s", index, rounds + 1, genome.parts["polish"])
+        return False
+    polish = polished.parts["polish"]
+    assign([polished], evolution.evaluator([polished]), config.pareto)   # this generation's views
+    polished.parts["polish"] = polish
+    portfolio.polished_round(index, str(drawn_genome(config, polished)), str(polished))
+    write_record(session, polished, best_path=False)
+    return True
+
+
+def polisher(session) -> ConstantPolisher:
+    """The run's ConstantPolisher (--harvest-polish steps at the scoring size), made once."""
+    if session.polisher is None:
+        session.polisher = ConstantPolisher(session.config, session.evolution.evaluator.device,
+                                            steps=session.config.harvest_polish,
+                                            tune_size=session.config.size)
+    return session.polisher
