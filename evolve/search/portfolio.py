@@ -130,8 +130,10 @@ class Portfolio:
         return {"niche": look, "look": niche_name(look), "niche_record": niche is not None}
 
     def stats(self) -> dict:
-        """Log fields: niches filled, niches at --portfolio-bar, restarts and harvests so far."""
-        harvests = {"harvests": len(self.harvested)} if self.config.harvest else {}
+        """Log fields: niches filled, niches at --portfolio-bar, restarts, harvests so far and
+        their polish rounds (tried)."""
+        harvests = {"harvests": len(self.harvested),
+                    "polish_rounds": sum(self.harvest_rounds)} if self.config.harvest else {}
         if not self.enabled:
             restarts = {"restarts": self.restarts} if self.config.stall_generations else {}
             return {**restarts, **harvests}
