@@ -1,7 +1,8 @@
 """Issue 21's climb, from records' JSON alone (no networks): per run, records, records at the
 robust bar and the best judge p in each half of the hour, and among the bar records the
 correlation of the judge p with the search's fitness and with Lite0's and Lite1's p on the
-judge's views.   usage: python docs/measure/climb.py RUN [RUN ...]"""
+judge's views; and the records of later polish rounds (--harvest-rounds) in each half.
+usage: python docs/measure/climb.py RUN [RUN ...]"""
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from speed_summary import record_rows
 
 def main() -> None:
     print("run: records 1st/2nd half, at the bar 1st/2nd, best judge p 1st/2nd, climbed;"
-          " bar records' judge p correlation with fitness / Lite0 p / Lite1 p")
+          " bar records' judge p correlation with fitness / Lite0 p / Lite1 p; later rounds")
     for run in map(Path, sys.argv[1:]):
         records = [r for r in record_rows(run) if isinstance(r.get("judge"), dict)]
         halves = [[r for r in records if (r["elapsed"] > 1800) == late] for late in (0, 1)]
@@ -26,7 +27,12 @@ def main() -> None:
         print(f"  {run.name}: {len(halves[0])}/{len(halves[1])}"
               f"  {'/'.join(str(sum(bool(r.get('robust_bar')) for r in h)) for h in halves)}"
               f"  {best[0]:.3f}/{best[1]:.3f}  {'yes' if best[1] > best[0] else 'no'};"
-              f"  {corr[0]:.2f} / {corr[1]:.2f} / {corr[2]:.2f}")
+              f"  {corr[0]:.2f} / {corr[1]:.2f} / {corr[2]:.2f};"
+              f"  {'/'.join(str(sum(later_round(r) for r in h)) for h in halves)}")
+
+
+def later_round(record: dict) -> bool:
+    return record.get("polish", {}).get("round", 1) > 1
 
 
 if __name__ == "__main__":

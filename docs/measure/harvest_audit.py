@@ -2,7 +2,9 @@
 their JSON), audited again by `genart audit`'s own scoring (native-size render on white, 64
 fixed views, Lite0/1/2) and counted every 10 minutes: harvested / confirmed by the audit /
 mutually distinct by pixels / by look (portfolio_summary's rules); and which the run took it as:
-the best ever, the generation's leader or a lower member. Writes RUN/harvest_sheet.png.
+the best ever, the generation's leader or a lower member. A harvest polished again in a later
+round (--harvest-rounds) is audited too but counted once, as found; the sheet shows each
+harvest's latest round. Writes RUN/harvest_sheet.png.
 usage: python docs/measure/harvest_audit.py RUN [--label L]"""
 import json
 
@@ -33,28 +35,43 @@ def main() -> None:
                         Naturalness(weight=run.config.naturalness_weight),
                         run.config.size) if items else []
     by_generation = {e["generation"]: e for e in log}
+    latest = {}                                   # harvest index (or stem) → its latest row
     for row, audit in zip(rows, scored):
         row["audit"] = audit
         entry = by_generation.get(row["generation"], {})
         taken = ("best" if row["fitness"] == entry.get("best_ever_fitness") else
                  "leader" if row["fitness"] == entry.get("best_fitness") else "member")
         lite = [audit["models"][m.name] for m in models]
+        polish = row.get("polish", {})
+        latest[polish.get("harvest", row["stem"])] = row
+        if polish.get("round", 1) > 1:
+            taken = f"harvest {polish['harvest']} round {polish['round']}"
         print(f"  #{row['stem']} {row['elapsed'] / 60:5.1f} min lineage {row['lineage']} {taken}: "
               + "  ".join(f"{m.name[-5:]} {x['top1_rate']:.2f}/{x['median_rank']:.0f}"
                           for m, x in zip(models, lite))
               + f"  grey lite0 {lite[0]['grey']['top1_rate']:.2f}  at bar {robust(audit)}")
     end = log[-1]["elapsed"]
-    print(f"{args.label}: {len(rows)} harvested; per 10 min: harvested / confirmed by the audit"
-          " / distinct by pixels / by look")
+    again = [r for r in rows if r.get("polish", {}).get("round", 1) > 1]
+    rows = [r for r in rows if r not in again]
+    print(f"{args.label}: {len(rows)} harvested, {len(again)} records of later polish rounds;"
+          " per 10 min: harvested / confirmed by the audit / distinct by pixels / by look")
     for mark in [m for m in range(600, int(end) + 1, 600) if end - m > 60] + [end]:
         upto = [r for r in rows if r["elapsed"] <= mark]
         good = [r for r in upto if robust(r["audit"])]
         apart, looks = distinct(good)
         print(f"  {mark / 60:4.0f} min  {len(upto):3d}  {len(good):3d}  {len(apart):3d}"
               f"  {len(looks):3d}")
-    if rows:
-        images = render_batch([parse(r["formula"]) for r in rows], 256, torch.device("cpu"))
-        names = [f"#{r['stem']} L{r['lineage']} {r['judge']['probability']:.2f}" for r in rows]
+    for harvest, row in latest.items():              # the judge's p, found → latest round
+        first = next((r for r in rows if r.get("polish", {}).get("harvest") == harvest), None)
+        if first is not None and row is not first:
+            print(f"  harvest {harvest}: judge p {first['judge']['probability']:.3f}"
+                  f" (#{first['stem']}) -> {row['judge']['probability']:.3f} (#{row['stem']}, round"
+                  f" {row['polish']['round']})")
+    shown = list(latest.values())
+    if shown:
+        images = render_batch([parse(r["formula"]) for r in shown], 256, torch.device("cpu"))
+        names = [f"#{r['stem']} L{r['lineage']} r{r.get('polish', {}).get('round', 1)}"
+                 f" {r['judge']['probability']:.2f}" for r in shown]
         contact_sheet(images, names).save(run.path / "harvest_sheet.png")
         print(f"  sheet: {run.path / 'harvest_sheet.png'}")
 
