@@ -295,5 +295,6 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     assert (restored.harvested, restored.harvest_forms, restored.harvest_rounds) == \
         ([second], [second], [2])
     assert restored.due_round(2) is None and restored.due_round(3) == 0
+    assert restored.due_round(0) == 0                               # 0: rounds without end
     assert not polish_round(session) and session.records == records + 1   # rounds spent
     session.run._lock_file.close()

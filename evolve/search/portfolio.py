@@ -220,9 +220,9 @@ class Portfolio:
 
     def due_round(self, rounds: int) -> int | None:
         """--harvest-rounds: the harvest to polish once more (the fewest rounds so far, then the
-        earliest), or None when each has had `rounds` (or has no form to polish)."""
+        earliest), or None when each has had `rounds` (0: no end) or has no form to polish."""
         due = [(n, i) for i, (n, form) in enumerate(zip(self.harvest_rounds, self.harvest_forms))
-               if form and n < rounds]
+               if form and (n < rounds or rounds == 0)]
         return min(due)[1] if due else None
 
     def polished_round(self, index: int, formula: str | None = None,
