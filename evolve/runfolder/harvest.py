@@ -66,10 +66,11 @@ def harvest_at_bar(session) -> bool:
 
 def polish_round(session) -> bool:
     """--harvest-rounds: every ROUND_EVERY-th generation, the harvest with the fewest polish
-    rounds (under the cap; 0: none) is polished once more under views of its own; kept when the run's networks score it
-    no lower on the fixed views and it still meets the bar, it is recorded anew (its `polish`
-    says which harvest and round) and twins are judged against it from then on. The judge's
-    bar is the harvest's; nothing else of the judge is consulted. True when it was kept."""
+    rounds (under the cap; 0: none) is polished once more under views of its own; kept when
+    the run's networks score it no lower on the fixed views and it still meets the bar, it is
+    recorded anew (its `polish` says which harvest and round) and twins are judged against it
+    from then on. The judge's bar is the harvest's; nothing else of the judge is consulted.
+    True when it was kept."""
     evolution, config = session.evolution, session.config
     if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
             or evolution.generation % ROUND_EVERY):
