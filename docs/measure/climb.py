@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from speed_summary import record_rows
+from speed_summary import later_round, record_rows
 
 
 def main() -> None:
@@ -29,10 +29,6 @@ def main() -> None:
               f"  {best[0]:.3f}/{best[1]:.3f}  {'yes' if best[1] > best[0] else 'no'};"
               f"  {corr[0]:.2f} / {corr[1]:.2f} / {corr[2]:.2f};"
               f"  {'/'.join(str(sum(later_round(r) for r in h)) for h in halves)}")
-
-
-def later_round(record: dict) -> bool:
-    return record.get("polish", {}).get("round", 1) > 1
 
 
 if __name__ == "__main__":

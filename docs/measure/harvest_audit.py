@@ -15,7 +15,7 @@ from evolve.runfolder.rundir import RunDir
 from genart import contact_sheet, parse, render_batch
 from portfolio_summary import distinct, robust
 from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, resolve_classes
-from speed_summary import run_and_log
+from speed_summary import later_round, run_and_log
 
 
 def main() -> None:
@@ -44,14 +44,14 @@ def main() -> None:
         lite = [audit["models"][m.name] for m in models]
         polish = row.get("polish", {})
         latest[polish.get("harvest", row["stem"])] = row
-        if polish.get("round", 1) > 1:
+        if later_round(row):
             taken = f"harvest {polish['harvest']} round {polish['round']}"
         print(f"  #{row['stem']} {row['elapsed'] / 60:5.1f} min lineage {row['lineage']} {taken}: "
               + "  ".join(f"{m.name[-5:]} {x['top1_rate']:.2f}/{x['median_rank']:.0f}"
                           for m, x in zip(models, lite))
               + f"  grey lite0 {lite[0]['grey']['top1_rate']:.2f}  at bar {robust(audit)}")
     end = log[-1]["elapsed"]
-    again = [r for r in rows if r.get("polish", {}).get("round", 1) > 1]
+    again = [r for r in rows if later_round(r)]
     rows = [r for r in rows if r not in again]
     print(f"{args.label}: {len(rows)} harvested, {len(again)} records of later polish rounds;"
           " per 10 min: harvested / confirmed by the audit / distinct by pixels / by look")

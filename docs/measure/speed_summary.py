@@ -13,6 +13,11 @@ def record_rows(run: Path) -> list[dict]:
     return [json.loads(f.read_text()) for f in files]
 
 
+def later_round(record: dict) -> bool:
+    """A record of a harvest's later polish round (--harvest-rounds), not a harvest as found."""
+    return record.get("polish", {}).get("round", 1) > 1
+
+
 def run_and_log() -> tuple[argparse.Namespace, Path, list[dict]]:
     """The command line (RUN [--label L]), RUN and the entries of its log.jsonl."""
     parser = argparse.ArgumentParser()
