@@ -269,6 +269,31 @@ def test_a_lineage_ends_at_its_lineage_harvests_th_harvest_and_its_stall_clock_r
     assert again.harvest_due and again.new_lineage(22) and again.lineage_harvests == 0
 
 
+def test_later_polish_rounds_take_turns_between_the_fewest_rounds_and_the_fittest():
+    """Rounds after the first alternate: the harvest polished least (then the earliest), then
+    the fittest on the fixed views; unpolished harvests (no fitness) only by turn; a cap ends
+    a harvest's rounds, and fitness survives a checkpoint (older ones: none)."""
+    config = RunConfig(target="crab", restart_mode="lineage", harvest=True)
+    portfolio = Portfolio(config, CPU)
+    for text, fitness in (("a", 1.0), ("b", 3.0), ("c", None)):
+        portfolio.harvest(text, form=text, fitness=fitness)
+    turns = []
+    for _ in range(6):
+        index = portfolio.due_round(0)
+        turns.append(index)
+        portfolio.polished_round(index, portfolio.harvest_fitness[index])
+    assert turns == [0, 1, 2, 1, 0, 1]         # fewest (a), fittest (b), fewest (c), fittest ...
+    portfolio.polished_round(0, 5.0, "a2", "a2")          # kept: a's new picture, now fittest
+    assert portfolio.harvested[0] == "a2" and portfolio.due_round(0) == 0
+    assert portfolio.harvest_rounds == [4, 4, 2] and portfolio.due_round(4) == 2   # capped
+    again = Portfolio(config, CPU)
+    again.restore(json.loads(json.dumps(portfolio.to_json())), 1)
+    assert again.harvest_fitness == [5.0, 3.0, None] and again.due_round(0) == 0
+    older = {k: v for k, v in portfolio.to_json().items() if k != "harvest_fitness"}
+    again.restore(older, 1)
+    assert again.harvest_fitness == [None] * 3 and again.due_round(0) == 2   # by turn only
+
+
 def harvest_run(folder, stop_at: int | None = None, lineage_harvests: int = 1):
     """A tiny real lineage run with --harvest, new lineages half bred from the harvests, 3
     generations (stop_at: stopped after it)."""

@@ -57,7 +57,8 @@ def harvest_at_bar(session) -> bool:
                                             harvest=index, round=1)
                 if polished is not None:
                     genome, drawn = polished, drawn_genome(config, polished)
-            portfolio.harvest(str(drawn), evolution.generation, form=str(genome))
+            portfolio.harvest(str(drawn), evolution.generation, form=str(genome),
+                              fitness=fixed_fitness(genome))
             if genome is not evolution.best:      # its own record; the best's record mark stays
                 write_record(session, genome, best_path=False)
             return True
@@ -65,12 +66,12 @@ def harvest_at_bar(session) -> bool:
 
 
 def polish_round(session) -> bool:
-    """--harvest-rounds: every ROUND_EVERY-th generation, the harvest with the fewest polish
-    rounds (under the cap; 0: none) is polished once more under views of its own; kept when
-    the run's networks score it no lower on the fixed views and it still meets the bar, it is
-    recorded anew (its `polish` says which harvest and round) and twins are judged against it
-    from then on. The judge's bar is the harvest's; nothing else of the judge is consulted.
-    True when it was kept."""
+    """--harvest-rounds: every ROUND_EVERY-th generation, a harvest (Portfolio.due_round: by
+    turns the one with the fewest rounds and the fittest) is polished once more under views of
+    its own; kept when the run's networks score it no lower on the fixed views and it still
+    meets the bar, it is recorded anew (its `polish` says which harvest and round) and twins
+    are judged against it from then on. The judge's bar is the harvest's; nothing else of the
+    judge is consulted. True when it was kept."""
     evolution, config = session.evolution, session.config
     if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
             or evolution.generation % ROUND_EVERY):
@@ -87,15 +88,25 @@ def polish_round(session) -> bool:
                                 should_stop=evolution.evaluator.should_stop,
                                 harvest=index, round=rounds + 1)
     if polished is None:
-        portfolio.polished_round(index)
+        portfolio.polished_round(index, fixed_fitness(genome))
         log.info("harvest %d, round %d: %s", index, rounds + 1, genome.parts["polish"])
         return False
     polish = polished.parts["polish"]
     assign([polished], evolution.evaluator([polished]), config.pareto)   # this generation's views
     polished.parts["polish"] = polish
-    portfolio.polished_round(index, str(drawn_genome(config, polished)), str(polished))
+    portfolio.polished_round(index, fixed_fitness(polished), str(drawn_genome(config, polished)),
+                             str(polished))
     write_record(session, polished, best_path=False)
     return True
+
+
+def fixed_fitness(genome) -> float | None:
+    """A harvest's fitness on the polish's fixed views, from its `polish` part: the polished
+    formula's when it was kept at the bar, else the formula's as found (None: not polished)."""
+    info = genome.parts.get("polish")
+    if info is None:
+        return None
+    return info["fixed_fitness_after" if info["at_bar"] else "fixed_fitness_before"]
 
 
 def polisher(session) -> ConstantPolisher:

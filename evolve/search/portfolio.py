@@ -58,6 +58,7 @@ class Portfolio:
         self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
         self.harvest_forms: list[str | None] = []   # each harvest as the search holds it
         self.harvest_rounds: list[int] = []   # polish rounds each harvest has had
+        self.harvest_fitness: list[float | None] = []   # each on the polish's fixed views
         self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
         self.lineage_harvests = 0             # harvests since this lineage started
@@ -203,15 +204,17 @@ class Portfolio:
             return render_batch(genomes, DESCRIPTOR_SIZE, self.device)
 
     def harvest(self, formula: str, generation: int | None = None,
-                form: str | None = None) -> None:
+                form: str | None = None, fitness: float | None = None) -> None:
         """A picture met the robust bar: with lineage restarts, the next step starts a new
         lineage (a night buys many robust pictures, not one polished past the bar) once this
         one has made --lineage-harvests; before that it goes on, its twins of the harvest
         shunned, with the stall clock started again at `generation` to find a sibling.
-        `form`: the genome's text as the search holds it (unmirrored), for later rounds."""
+        `form`: the genome's text as the search holds it (unmirrored), for later rounds;
+        `fitness`: the run's fitness of it on the polish's fixed views (None: not polished)."""
         self.harvested.append(formula)
         self.harvest_forms.append(form)
         self.harvest_rounds.append(1)
+        self.harvest_fitness.append(fitness)
         self.lineage_harvests += 1
         done = self.lineage_harvests >= self.config.lineage_harvests
         self.harvest_due = self.config.restart_mode == "lineage" and done
@@ -219,17 +222,25 @@ class Portfolio:
             self.climbed_at = generation
 
     def due_round(self, rounds: int) -> int | None:
-        """--harvest-rounds: the harvest to polish once more (the fewest rounds so far, then the
-        earliest), or None when each has had `rounds` (0: no end) or has no form to polish."""
-        due = [(n, i) for i, (n, form) in enumerate(zip(self.harvest_rounds, self.harvest_forms))
+        """--harvest-rounds: the harvest to polish once more, or None when each has had `rounds`
+        (0: no end) or has no form to polish. Later rounds alternate: the fewest rounds so far
+        (then the earliest), so every harvest is polished again; then the fittest on the fixed
+        views, so the night's best keeps climbing instead of waiting its turn among many."""
+        due = [i for i, (n, form) in enumerate(zip(self.harvest_rounds, self.harvest_forms))
                if form and (n < rounds or rounds == 0)]
-        return min(due)[1] if due else None
+        fit = [i for i in due if self.harvest_fitness[i] is not None]
+        later = sum(self.harvest_rounds) - len(self.harvest_rounds)    # rounds after the first
+        if later % 2 and fit:
+            return max(fit, key=lambda i: (self.harvest_fitness[i], -i))
+        return min(due, key=lambda i: (self.harvest_rounds[i], i)) if due else None
 
-    def polished_round(self, index: int, formula: str | None = None,
+    def polished_round(self, index: int, fitness: float | None, formula: str | None = None,
                        form: str | None = None) -> None:
-        """Harvest `index` had one more round; when it was kept, `formula` (as drawn) and
-        `form` are its picture from now on (twins are judged against it)."""
+        """Harvest `index` had one more round, measured at `fitness` on the fixed views; when it
+        was kept, `formula` (as drawn) and `form` are its picture from now on (twins are
+        judged against it)."""
         self.harvest_rounds[index] += 1
+        self.harvest_fitness[index] = fitness
         if formula is not None:
             self.harvested[index], self.harvest_forms[index] = formula, form
             self._harvest_images = torch.empty(0)
@@ -253,7 +264,8 @@ class Portfolio:
                 "climb_mark": None if self.climb_mark == -math.inf else self.climb_mark,
                 "climbed_at": self.climbed_at, "restarts": self.restarts,
                 "harvested": self.harvested, "harvest_forms": self.harvest_forms,
-                "harvest_rounds": self.harvest_rounds, "checked": self.checked,
+                "harvest_rounds": self.harvest_rounds,
+                "harvest_fitness": self.harvest_fitness, "checked": self.checked,
                 "harvest_due": self.harvest_due, "lineage_harvests": self.lineage_harvests}
 
     def restore(self, data: dict | None, generation: int) -> None:
@@ -268,9 +280,10 @@ class Portfolio:
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
         self.harvested = list(data.get("harvested", []))
-        n = len(self.harvested)              # older checkpoints: no forms, one round each
+        n = len(self.harvested)       # older checkpoints: no forms or fitness, one round each
         self.harvest_forms = list(data.get("harvest_forms", [None] * n))
         self.harvest_rounds = list(data.get("harvest_rounds", [1] * n))
+        self.harvest_fitness = list(data.get("harvest_fitness", [None] * n))
         self._harvest_images = torch.empty(0)
         checked = data.get("checked", [])     # older checkpoints: one formula, then formulas
         checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
