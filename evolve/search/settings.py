@@ -240,7 +240,8 @@ class RunConfig:
     harvest_rounds: int = setting(1, "polish rounds each harvest gets in all, 0 for no end: "
                                   "every third generation that harvests nothing, by turns the "
                                   "harvest with the fewest and the fittest is polished again "
-                                  "and, when kept, recorded anew (a crab search: 0)", "search", low=0, high=1000)
+                                  "and, when kept, recorded anew (a crab search: 0)", "search",
+                                  low=0, high=1000)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
                             "left-right symmetric (a robust class search: mirror)", "search",
