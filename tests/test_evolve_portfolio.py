@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 
-from evolve.search.portfolio import Portfolio, formula_key
+from evolve.search.portfolio import STUCK_ROUNDS, Portfolio, formula_key
 from evolve.search.settings import RunConfig
 from genart import parse, render_batch
 from runs import comparable, finished, genart, kill_at_generation
@@ -292,6 +292,34 @@ def test_later_polish_rounds_take_turns_between_the_fewest_rounds_and_the_fittes
     older = {k: v for k, v in portfolio.to_json().items() if k != "harvest_fitness"}
     again.restore(older, 1)
     assert again.harvest_fitness == [None] * 3 and again.due_round(0) == 2   # by turn only
+
+
+def test_the_fittest_turns_pass_on_from_a_harvest_whose_rounds_keep_being_lost():
+    """A harvest whose last STUCK_ROUNDS rounds were not kept (its constants at their optimum)
+    no longer takes the fittest's turns: the next fittest does; one kept round (by the fewest's
+    turn) gives them back. The misses survive a checkpoint (older ones: none)."""
+    config = RunConfig(target="crab", restart_mode="lineage", harvest=True)
+    portfolio = Portfolio(config, CPU)
+    for text, fitness in (("a", 1.0), ("b", 3.0)):
+        portfolio.harvest(text, form=text, fitness=fitness)
+    turns = []
+    for turn in range(2 * STUCK_ROUNDS + 2):            # a's rounds are kept, b's lost
+        index = portfolio.due_round(0)
+        turns.append(index)
+        kept = f"a{turn}" if index == 0 else None
+        portfolio.polished_round(index, portfolio.harvest_fitness[index], kept, kept)
+    assert portfolio.harvest_misses == [0, STUCK_ROUNDS]
+    assert turns == [0, 1] * STUCK_ROUNDS + [0, 0]      # b's turns until it lost 4; then a's
+    stuck = Portfolio(config, CPU)
+    stuck.restore(json.loads(json.dumps(portfolio.to_json())), 1)
+    assert stuck.harvest_misses == portfolio.harvest_misses
+    portfolio.polished_round(1, 3.5, "b2", "b2")                    # kept: b climbs again
+    assert portfolio.harvest_misses[1] == 0
+    later = sum(portfolio.harvest_rounds) - len(portfolio.harvest_rounds)
+    assert later % 2 == 1 and portfolio.due_round(0) == 1           # the fittest's turn: b
+    older = {k: v for k, v in stuck.to_json().items() if k != "harvest_misses"}
+    stuck.restore(older, 1)
+    assert stuck.harvest_misses == [0, 0]
 
 
 def harvest_run(folder, stop_at: int | None = None, lineage_harvests: int = 1):

@@ -41,6 +41,7 @@ CACHE = 4096              # formulas whose niche is remembered (elites recur eve
 CHECKED = 512             # formulas remembered (by digest) as already held against the bar
 APART = 0.1               # mean |Δ| of two renders at DESCRIPTOR_SIZE: distinct pictures (audit's)
 TWIN_COST = 10.0          # fitness (margin units) a twin of a harvested picture loses
+STUCK_ROUNDS = 4          # rounds in a row not kept: the fittest's turns pass to the next fittest
 KEY = re.compile(r"[0-9a-f]{16}")                          # a digest, as formula_key writes it
 
 
@@ -59,6 +60,7 @@ class Portfolio:
         self.harvest_forms: list[str | None] = []   # each harvest as the search holds it
         self.harvest_rounds: list[int] = []   # polish rounds each harvest has had
         self.harvest_fitness: list[float | None] = []   # each on the polish's fixed views
+        self.harvest_misses: list[int] = []   # each one's latest rounds in a row not kept
         self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
         self.lineage_harvests = 0             # harvests since this lineage started
@@ -215,6 +217,7 @@ class Portfolio:
         self.harvest_forms.append(form)
         self.harvest_rounds.append(1)
         self.harvest_fitness.append(fitness)
+        self.harvest_misses.append(0)
         self.lineage_harvests += 1
         done = self.lineage_harvests >= self.config.lineage_harvests
         self.harvest_due = self.config.restart_mode == "lineage" and done
@@ -225,10 +228,13 @@ class Portfolio:
         """--harvest-rounds: the harvest to polish once more, or None when each has had `rounds`
         (0: no end) or has no form to polish. Later rounds alternate: the fewest rounds so far
         (then the earliest), so every harvest is polished again; then the fittest on the fixed
-        views, so the night's best keeps climbing instead of waiting its turn among many."""
+        views, so the night's best keeps climbing instead of waiting its turn among many — of
+        those whose last STUCK_ROUNDS rounds were not all lost: a harvest at its constants'
+        optimum passes the turn to the next fittest, which may still climb."""
         due = [i for i, (n, form) in enumerate(zip(self.harvest_rounds, self.harvest_forms))
                if form and (n < rounds or rounds == 0)]
-        fit = [i for i in due if self.harvest_fitness[i] is not None]
+        fit = [i for i in due if self.harvest_fitness[i] is not None
+               and self.harvest_misses[i] < STUCK_ROUNDS]
         later = sum(self.harvest_rounds) - len(self.harvest_rounds)    # rounds after the first
         if later % 2 and fit:
             return max(fit, key=lambda i: (self.harvest_fitness[i], -i))
@@ -238,9 +244,10 @@ class Portfolio:
                        form: str | None = None) -> None:
         """Harvest `index` had one more round, measured at `fitness` on the fixed views; when it
         was kept, `formula` (as drawn) and `form` are its picture from now on (twins are
-        judged against it)."""
+        judged against it); when not, it has missed one more round in a row."""
         self.harvest_rounds[index] += 1
         self.harvest_fitness[index] = fitness
+        self.harvest_misses[index] = 0 if formula is not None else self.harvest_misses[index] + 1
         if formula is not None:
             self.harvested[index], self.harvest_forms[index] = formula, form
             self._harvest_images = torch.empty(0)
@@ -265,7 +272,8 @@ class Portfolio:
                 "climbed_at": self.climbed_at, "restarts": self.restarts,
                 "harvested": self.harvested, "harvest_forms": self.harvest_forms,
                 "harvest_rounds": self.harvest_rounds,
-                "harvest_fitness": self.harvest_fitness, "checked": self.checked,
+                "harvest_fitness": self.harvest_fitness,
+                "harvest_misses": self.harvest_misses, "checked": self.checked,
                 "harvest_due": self.harvest_due, "lineage_harvests": self.lineage_harvests}
 
     def restore(self, data: dict | None, generation: int) -> None:
@@ -284,6 +292,7 @@ class Portfolio:
         self.harvest_forms = list(data.get("harvest_forms", [None] * n))
         self.harvest_rounds = list(data.get("harvest_rounds", [1] * n))
         self.harvest_fitness = list(data.get("harvest_fitness", [None] * n))
+        self.harvest_misses = list(data.get("harvest_misses", [0] * n))
         self._harvest_images = torch.empty(0)
         checked = data.get("checked", [])     # older checkpoints: one formula, then formulas
         checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
