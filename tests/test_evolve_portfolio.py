@@ -309,7 +309,7 @@ def test_the_fittest_turns_pass_on_from_a_harvest_whose_rounds_keep_being_lost()
         kept = f"a{turn}" if index == 0 else None
         portfolio.polished_round(index, portfolio.harvest_fitness[index], kept, kept)
     assert portfolio.harvest_misses == [0, STUCK_ROUNDS]
-    assert turns == [0, 1] * STUCK_ROUNDS + [0, 0]      # b's turns until it lost 4; then a's
+    assert turns == [0, 1] * STUCK_ROUNDS + [0, 0]      # b's until it lost STUCK_ROUNDS; then a's
     stuck = Portfolio(config, CPU)
     stuck.restore(json.loads(json.dumps(portfolio.to_json())), 1)
     assert stuck.harvest_misses == portfolio.harvest_misses
