@@ -1,5 +1,6 @@
 """`genart polish` of a robust run (issue 20 item 5): a tiny real run's best record tuned through
 its own constants under the run's networks and views, the held-out judge before and after."""
+import dataclasses
 import json
 
 import pytest
@@ -79,6 +80,19 @@ def test_polish_tunes_constants_under_the_runs_objective_and_reports_the_judge(
     judge = scores["judge"]
     assert (f"judge efficientnet-lite2: p {judge['before']['probability']:.3f} -> "
             f"{judge['after']['probability']:.3f}") in line
+
+
+def test_the_keep_check_views_are_the_runs_own_never_the_judges(robust_run):
+    config = RunDir.open(robust_run).read_config()
+    fixed = constant_polish.ConstantPolisher(config, torch.device("cpu")).fixed.views
+    judge = draw_views(constant_polish.FIXED_VIEWS, JUDGE_SEED)
+    assert fixed.count == constant_polish.FIXED_VIEWS and fixed.chances == (0.5, 0.0, 0.5, 0.0)
+    assert not torch.allclose(fixed.matrices, judge.matrices)     # the judge's crops stay unseen
+    other = dataclasses.replace(config, seed=config.seed + 1)    # the run's seed draws them
+    again = constant_polish.ConstantPolisher(config, torch.device("cpu")).fixed.views
+    moved = constant_polish.ConstantPolisher(other, torch.device("cpu")).fixed.views
+    assert torch.equal(again.matrices, fixed.matrices)
+    assert not torch.equal(moved.matrices, fixed.matrices)
 
 
 def test_dream_flag_and_fooling_runs_keep_the_pixel_polish(robust_run, tmp_path):

@@ -6,8 +6,9 @@ record went from crab on 9 % to 38 % of Lite0's views while another family's ran
 run's own objective — its networks, its class score, its view chances and figure grounds, views
 redrawn every step — rendered larger than the run scored, so the result is still a formula.
 The tuned constants are kept only if the run's networks score them no lower on a fixed view
-set (JUDGE_SEED); the held-out judge (the run's --judge on its fixed views) is reported before
-and after, never consulted.
+set drawn from the run's seed (never the judge's views: those crops stay held out too); the
+held-out judge (the run's --judge on its fixed views) is reported before and after, never
+consulted.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Callable
 import torch
 
 from genart import parse, render_batch, save_png
-from scorers import JUDGE_SEED, draw_views, fitness_of
+from scorers import draw_views, fitness_of
 
 from evolve.errors import RunError
 from evolve.runfolder.gallery import build_gallery
@@ -35,6 +36,7 @@ POLISH_LR = 0.01           # a tenth of the run's 0.1: at 0.1 the README's robus
 POLISH_TUNE_SIZE = 256     # render side while tuning (a crab run now scores at 256 too; others 128)
 POLISH_GENERATION = -2     # view seeds of polish steps: apart from every generation's
 FIXED_VIEWS = 16           # the keep-or-not check: the run's networks on this many fixed views
+FIXED_GENERATION = -3      # their seed: the run's own, apart from the judge's JUDGE_SEED views
 
 
 @dataclass
@@ -112,7 +114,8 @@ class ConstantPolisher:
         self.steps, self.tune_size, self.lr = steps, tune_size, lr
         self.objective, _ = build_objective(config, device)
         self.fixed = self.objective.with_views(
-            draw_views(FIXED_VIEWS, JUDGE_SEED, **view_chances(config)))
+            draw_views(FIXED_VIEWS, view_seed(config.seed, FIXED_GENERATION),
+                       **view_chances(config)))
         self.naturalness, self.options = make_naturalness(config), render_options(config)
 
     def polish(self, before, *, draw: int = 0, should_stop=None):
