@@ -3,12 +3,13 @@ harvest's fixed-view fitness as found (its first polish's `fixed_fitness_before`
 median of the harvests before it (from the fourth on), and the judge's p of the harvests such a
 floor would keep and refuse; with the correlation of fitness as found and judge p.
 usage: python docs/measure/harvest_floor.py RUN [RUN ...]"""
-import glob
-import json
 import statistics
 import sys
+from pathlib import Path
 
 import numpy as np
+
+from speed_summary import record_rows
 
 
 def main() -> None:
@@ -16,8 +17,7 @@ def main() -> None:
           "correlation of fitness as found with judge p")
     for run in sys.argv[1:]:
         fits, kept, refused, pairs = [], [], [], []
-        for path in sorted(glob.glob(run + "/records/[0-9][0-9][0-9][0-9].json")):
-            row = json.load(open(path))
+        for row in record_rows(Path(run)):
             polish = row.get("polish") or {}
             if not row.get("robust_bar") or polish.get("round") != 1:
                 continue
