@@ -298,3 +298,26 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     assert restored.due_round(0) == 0                               # 0: rounds without end
     assert not polish_round(session) and session.records == records + 1   # rounds spent
     session.run._lock_file.close()
+
+
+def test_after_a_harvest_the_lineage_looks_for_siblings_sibling_generations_without_a_gain():
+    """--sibling-generations shortens the stall clock once a lineage has harvested, and only
+    then; the count of the lineage's harvests that decides it survives a checkpoint."""
+    config = RunConfig(target="crab", restart_mode="lineage", stall_generations=8, harvest=True,
+                       lineage_harvests=3, sibling_generations=4)
+    portfolio = Portfolio(config, CPU)
+    assert not portfolio.new_lineage(7) and portfolio.new_lineage(8)   # no harvest yet: 8
+    portfolio.harvest("a", 10)
+    again = Portfolio(config, CPU)
+    again.restore(json.loads(json.dumps(portfolio.to_json())), 10)
+    assert not again.new_lineage(13) and again.new_lineage(14)        # harvested: 4
+    assert again.lineage_harvests == 0 and not again.new_lineage(17)  # new lineage: 8 again
+    default = Portfolio(RunConfig(target="crab", restart_mode="lineage", stall_generations=8,
+                                  harvest=True, lineage_harvests=3), CPU)
+    default.harvest("a", 10)
+    assert not default.new_lineage(17) and default.new_lineage(18)    # 0: --stall-generations
+    alone = Portfolio(RunConfig(target="crab", restart_mode="lineage", harvest=True,
+                                lineage_harvests=3, sibling_generations=4), CPU)
+    assert not alone.new_lineage(50)                                  # stall clock off ...
+    alone.harvest("a", 10)
+    assert not alone.new_lineage(13) and alone.new_lineage(14)        # ... siblings still end

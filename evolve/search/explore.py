@@ -44,8 +44,8 @@ class ExploreConfig(RunConfig):
         "judge", "judge_views", "record_size", "record_antialias", "record_gain", "pareto",
         "elites", "tune_min_constants", "fresh_share", "portfolio", "portfolio_bar",
         "stall_generations", "restart_mode", "restart_share", "restart_units", "harvest",
-        "lineage_harvests", "harvest_breed", "harvest_polish", "harvest_rounds",
-        "template_forms"})
+        "lineage_harvests", "sibling_generations", "harvest_breed", "harvest_polish",
+        "harvest_rounds", "template_forms"})
     target: str = redefault(RunConfig, "target", "all", flag="classes",
                             help="which classes get a cell: all or a class query (crab)")
     population: int = redefault(RunConfig, "population", 32,

@@ -147,9 +147,14 @@ class Portfolio:
 
     # --- keep climbing -------------------------------------------------------------------------
     def stalled(self, generation: int) -> bool:
-        """The best has not climbed by --record-gain for --stall-generations (0: never)."""
+        """The best has not climbed by --record-gain for --stall-generations (0: never), or for
+        --sibling-generations once this lineage has harvested: a sibling crab comes within a few
+        generations or, mostly, not at all (seeds 70–75), and a new lineage is a new crab."""
         c = self.config
-        return c.stall_generations > 0 and generation - self.climbed_at >= c.stall_generations
+        limit = c.stall_generations
+        if self.lineage_harvests and c.sibling_generations:
+            limit = min(limit, c.sibling_generations) if limit else c.sibling_generations
+        return limit > 0 and generation - self.climbed_at >= limit
 
     def restart(self, generation: int, room: int, population: list[Genome]) -> list[Genome]:
         """Genomes for a blend restart (none unless stalled): niche elites not in the population,

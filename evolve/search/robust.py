@@ -104,8 +104,12 @@ FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 
 # after six rounds it stood higher than after one on 5 of 6 (docs/measure/polish_rounds.py), so
 # the night goes on polishing its harvests, a round every third generation that harvests none,
 # with no end: capped at 6 (seed 68), the best harvests had spent their rounds by minute 25.
+# After a harvest the lineage looks for siblings 4 generations without a gain, not 8: on seeds
+# 70–75 the last 4 of those 8 bought 15 of 69 harvests in 85 of 360 minutes, less than new
+# lineages buy in that time (2.2 firsts per 10 minutes; docs/measurements.md wave 19).
 LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest": True,
-                    "lineage_harvests": 3, "harvest_polish": 40, "harvest_rounds": 0}
+                    "lineage_harvests": 3, "sibling_generations": 4, "harvest_polish": 40,
+                    "harvest_rounds": 0}
 
 # Issue 21: render for selection at the scale the judge and the audit see (native 240–260), not
 # 128 upsampled: on 47 records at the bar, Lite1's p on renders at 240 followed the held-out
