@@ -1,7 +1,8 @@
 """Issue 21 with --harvest: the records a run found at the robust bar in-run (`robust_bar` in
 their JSON), audited again by `genart audit`'s own scoring (native-size render on white, 64
 fixed views, Lite0/1/2) and counted every 10 minutes: harvested / confirmed by the audit /
-mutually distinct by pixels / by look (portfolio_summary's rules); and which the run took it as:
+mutually distinct by pixels / by look (portfolio_summary's rules) / by pixels at BY_EYE, a proxy
+of what a person tells apart; and which the run took it as:
 the best ever, the generation's leader or a lower member. A harvest polished again in a later
 round (--harvest-rounds) is audited too but counted once, as found; the sheet shows each
 harvest's latest round. Writes RUN/harvest_sheet.png.
@@ -13,7 +14,7 @@ import torch
 from evolve.runfolder.audit import audit_models, audit_rows
 from evolve.runfolder.rundir import RunDir
 from genart import contact_sheet, parse, render_batch
-from portfolio_summary import distinct, robust
+from portfolio_summary import BY_EYE, distinct, robust
 from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, resolve_classes
 from speed_summary import later_round, run_and_log
 
@@ -54,13 +55,14 @@ def main() -> None:
     again = [r for r in rows if later_round(r)]
     rows = [r for r in rows if r not in again]
     print(f"{args.label}: {len(rows)} harvested, {len(again)} records of later polish rounds;"
-          " per 10 min: harvested / confirmed by the audit / distinct by pixels / by look")
+          " per 10 min: harvested / confirmed by the audit / distinct by pixels / by look"
+          f" / by pixels at {BY_EYE} (by eye)")
     for mark in [m for m in range(600, int(end) + 1, 600) if end - m > 60] + [end]:
         upto = [r for r in rows if r["elapsed"] <= mark]
         good = [r for r in upto if robust(r["audit"])]
-        apart, looks = distinct(good)
+        (apart, looks), (eye, _) = distinct(good), distinct(good, BY_EYE)
         print(f"  {mark / 60:4.0f} min  {len(upto):3d}  {len(good):3d}  {len(apart):3d}"
-              f"  {len(looks):3d}")
+              f"  {len(looks):3d}  {len(eye):3d}")
     for harvest, row in latest.items():              # the judge's p, found → latest round
         first = next((r for r in rows if r.get("polish", {}).get("harvest") == harvest), None)
         if first is not None and row is not first:
