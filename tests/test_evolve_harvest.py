@@ -271,8 +271,8 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     session, crab = polishing_session(tmp_path, steps=0)
     portfolio = session.evolution.portfolio
     assert harvest_at_bar(session)
-    assert (portfolio.harvested, portfolio.harvest_forms, portfolio.harvest_rounds) == \
-        ([str(crab)], [str(crab)], [1])                 # mirror off: drawn as held
+    assert [(h.formula, h.form, h.rounds) for h in portfolio.harvests] == \
+        [(str(crab), str(crab), 1)]                     # mirror off: drawn as held
     session.config = session.evolution.config = RunConfig(
         **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 2})
     session.evolution.generation = ROUND_EVERY + 1                 # not a round's generation
@@ -280,10 +280,10 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     assert not polish_round(session) and session.records == records
     session.evolution.generation = ROUND_EVERY
     assert polish_round(session)
-    assert portfolio.harvest_rounds == [2] and session.records == records + 1
+    assert [h.rounds for h in portfolio.harvests] == [2] and session.records == records + 1
     second = portfolio.harvested[0]
     assert second != str(crab) and skeleton(second) == skeleton(str(crab))
-    assert portfolio.harvest_forms == [second]
+    assert [h.form for h in portfolio.harvests] == [second]
     meta = json.loads((tmp_path / "run" / "records" / f"{records:04d}.json").read_text())
     assert (meta["polish"]["harvest"], meta["polish"]["round"]) == (0, 2)
     assert meta["polish"]["kept"] and meta["polish"]["at_bar"] and meta["robust_bar"] is True
@@ -292,8 +292,7 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     assert robust_bar(session.judge, session.config, parse(second), CPU)
     restored = Portfolio(session.config, CPU)
     restored.restore(portfolio.to_json(), ROUND_EVERY)
-    assert (restored.harvested, restored.harvest_forms, restored.harvest_rounds) == \
-        ([second], [second], [2])
+    assert [(h.formula, h.form, h.rounds) for h in restored.harvests] == [(second, second, 2)]
     assert restored.due_round(2) is None and restored.due_round(3) == 0
     assert restored.due_round(0) == 0                               # 0: rounds without end
     assert not polish_round(session) and session.records == records + 1   # rounds spent

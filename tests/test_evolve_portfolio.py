@@ -281,17 +281,19 @@ def test_later_polish_rounds_take_turns_between_the_fewest_rounds_and_the_fittes
     for _ in range(6):
         index = portfolio.due_round(0)
         turns.append(index)
-        portfolio.polished_round(index, portfolio.harvest_fitness[index])
+        portfolio.polished_round(index, portfolio.harvests[index].fitness)
     assert turns == [0, 1, 2, 1, 0, 1]         # fewest (a), fittest (b), fewest (c), fittest ...
     portfolio.polished_round(0, 5.0, "a2", "a2")          # kept: a's new picture, now fittest
     assert portfolio.harvested[0] == "a2" and portfolio.due_round(0) == 0
-    assert portfolio.harvest_rounds == [4, 4, 2] and portfolio.due_round(4) == 2   # capped
+    assert [h.rounds for h in portfolio.harvests] == [4, 4, 2]
+    assert portfolio.due_round(4) == 2                                 # capped
     again = Portfolio(config, CPU)
     again.restore(json.loads(json.dumps(portfolio.to_json())), 1)
-    assert again.harvest_fitness == [5.0, 3.0, None] and again.due_round(0) == 0
+    assert [h.fitness for h in again.harvests] == [5.0, 3.0, None] and again.due_round(0) == 0
     older = {k: v for k, v in portfolio.to_json().items() if k != "harvest_fitness"}
     again.restore(older, 1)
-    assert again.harvest_fitness == [None] * 3 and again.due_round(0) == 2   # by turn only
+    assert [h.fitness for h in again.harvests] == [None] * 3
+    assert again.due_round(0) == 2                                     # by turn only
 
 
 def test_the_fittest_turns_pass_on_from_a_harvest_whose_rounds_keep_being_lost():
@@ -307,19 +309,19 @@ def test_the_fittest_turns_pass_on_from_a_harvest_whose_rounds_keep_being_lost()
         index = portfolio.due_round(0)
         turns.append(index)
         kept = f"a{turn}" if index == 0 else None
-        portfolio.polished_round(index, portfolio.harvest_fitness[index], kept, kept)
-    assert portfolio.harvest_misses == [0, STUCK_ROUNDS]
+        portfolio.polished_round(index, portfolio.harvests[index].fitness, kept, kept)
+    assert [h.misses for h in portfolio.harvests] == [0, STUCK_ROUNDS]
     assert turns == [0, 1] * STUCK_ROUNDS + [0, 0]      # b's until it lost STUCK_ROUNDS; then a's
     stuck = Portfolio(config, CPU)
     stuck.restore(json.loads(json.dumps(portfolio.to_json())), 1)
-    assert stuck.harvest_misses == portfolio.harvest_misses
+    assert [h.misses for h in stuck.harvests] == [h.misses for h in portfolio.harvests]
     portfolio.polished_round(1, 3.5, "b2", "b2")                    # kept: b climbs again
-    assert portfolio.harvest_misses[1] == 0
-    later = sum(portfolio.harvest_rounds) - len(portfolio.harvest_rounds)
+    assert portfolio.harvests[1].misses == 0
+    later = sum(h.rounds - 1 for h in portfolio.harvests)
     assert later % 2 == 1 and portfolio.due_round(0) == 1           # the fittest's turn: b
     older = {k: v for k, v in stuck.to_json().items() if k != "harvest_misses"}
     stuck.restore(older, 1)
-    assert stuck.harvest_misses == [0, 0]
+    assert [h.misses for h in stuck.harvests] == [0, 0]
 
 
 def harvest_run(folder, stop_at: int | None = None, lineage_harvests: int = 1):

@@ -50,7 +50,7 @@ def harvest_at_bar(session) -> bool:
     for (genome, drawn), screened in zip(fresh, passed):
         portfolio.mark_checked(str(drawn))
         if screened and past_screen(judge, config, drawn, evolution.evaluator.device):
-            index = len(portfolio.harvested)
+            index = len(portfolio.harvests)
             if config.harvest_polish > 0:            # recorded polished, or as found
                 polished = polished_harvest(polisher(session), judge, genome, draw=index,
                                             should_stop=evolution.evaluator.should_stop,
@@ -80,8 +80,8 @@ def polish_round(session) -> bool:
     index = portfolio.due_round(config.harvest_rounds)
     if index is None:
         return False
-    rounds = portfolio.harvest_rounds[index]
-    genome = parse(portfolio.harvest_forms[index])
+    rounds = portfolio.harvests[index].rounds
+    genome = parse(portfolio.harvests[index].form)
     genome.parts = {}
     polished = polished_harvest(polisher(session), session.judge, genome,
                                 draw=rounds * ROUND_DRAW + index,

@@ -24,7 +24,7 @@ import math
 import random
 import re
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 
 import torch
 
@@ -45,6 +45,22 @@ STUCK_ROUNDS = 4          # rounds in a row not kept: the fittest's turns pass t
 KEY = re.compile(r"[0-9a-f]{16}")                          # a digest, as formula_key writes it
 
 
+@dataclass
+class Harvest:
+    """A picture that met the robust bar, and how its polish rounds have gone."""
+    formula: str                     # as drawn: what the bar and twins are judged on
+    form: str | None = None          # as the search holds it (unmirrored), for later rounds
+    rounds: int = 1                  # polish rounds it has had
+    fitness: float | None = None     # the run's, on the polish's fixed views (None: unpolished)
+    misses: int = 0                  # its latest rounds in a row not kept
+
+
+# checkpoint key of each Harvest field: one list per field, as checkpoints have always held them
+# (older ones lack the later keys: the field's default for every harvest)
+HARVEST_KEYS = {"formula": "harvested", "form": "harvest_forms", "rounds": "harvest_rounds",
+                "fitness": "harvest_fitness", "misses": "harvest_misses"}
+
+
 class Portfolio:
     """One elite per niche (an `Archive` keyed 0..NICHES−1), the fitness each niche was last
     recorded at, and the stall counters of restarts. State is plain JSON."""
@@ -56,11 +72,7 @@ class Portfolio:
         self.recorded: dict[int, float] = {}          # niche → fitness of its last record
         self.parts: dict[int, dict] = {}              # niche → its elite's score parts
         self.climb_mark, self.climbed_at, self.restarts = -math.inf, 0, 0
-        self.harvested: list[str] = []        # formulas that met the robust bar (as drawn)
-        self.harvest_forms: list[str | None] = []   # each harvest as the search holds it
-        self.harvest_rounds: list[int] = []   # polish rounds each harvest has had
-        self.harvest_fitness: list[float | None] = []   # each on the polish's fixed views
-        self.harvest_misses: list[int] = []   # each one's latest rounds in a row not kept
+        self.harvests: list[Harvest] = []     # pictures that met the robust bar, in order
         self.checked: list[str] = []          # digests of the last CHECKED formulas held to it
         self.harvest_due = False
         self.lineage_harvests = 0             # harvests since this lineage started
@@ -135,8 +147,9 @@ class Portfolio:
     def stats(self) -> dict:
         """Log fields: niches filled, niches at --portfolio-bar, restarts, harvests so far and
         their polish rounds (tried)."""
-        harvests = {"harvests": len(self.harvested),
-                    "polish_rounds": sum(self.harvest_rounds)} if self.config.harvest else {}
+        harvests = {"harvests": len(self.harvests),
+                    "polish_rounds": sum(h.rounds for h in self.harvests)
+                    } if self.config.harvest else {}
         if not self.enabled:
             restarts = {"restarts": self.restarts} if self.config.stall_generations else {}
             return {**restarts, **harvests}
@@ -191,9 +204,9 @@ class Portfolio:
 
     def apart_all(self, genomes: list[Genome]) -> list[bool]:
         """`apart` for many genomes, from one batched render."""
-        if not self.harvested or not genomes:
+        if not self.harvests or not genomes:
             return [True] * len(genomes)
-        if len(self._harvest_images) != len(self.harvested):     # derived, not in the state
+        if len(self._harvest_images) != len(self.harvests):      # derived, not in the state
             self._harvest_images = self._renders([parse(f) for f in self.harvested])
         images = self._renders([drawn_genome(self.config, g) for g in genomes])  # (N, 3, S, S)
         gaps = (self._harvest_images[None] - images[:, None]).abs().mean(dim=(2, 3, 4))
@@ -210,6 +223,11 @@ class Portfolio:
         with torch.inference_mode():
             return render_batch(genomes, DESCRIPTOR_SIZE, self.device)
 
+    @property
+    def harvested(self) -> list[str]:
+        """The harvests' formulas as drawn, in order."""
+        return [h.formula for h in self.harvests]
+
     def harvest(self, formula: str, generation: int | None = None,
                 form: str | None = None, fitness: float | None = None) -> None:
         """A picture met the robust bar: with lineage restarts, the next step starts a new
@@ -218,11 +236,7 @@ class Portfolio:
         shunned, with the stall clock started again at `generation` to find a sibling.
         `form`: the genome's text as the search holds it (unmirrored), for later rounds;
         `fitness`: the run's fitness of it on the polish's fixed views (None: not polished)."""
-        self.harvested.append(formula)
-        self.harvest_forms.append(form)
-        self.harvest_rounds.append(1)
-        self.harvest_fitness.append(fitness)
-        self.harvest_misses.append(0)
+        self.harvests.append(Harvest(formula, form, fitness=fitness))
         self.lineage_harvests += 1
         done = self.lineage_harvests >= self.config.lineage_harvests
         self.harvest_due = self.config.restart_mode == "lineage" and done
@@ -236,25 +250,24 @@ class Portfolio:
         views, so the night's best keeps climbing instead of waiting its turn among many — of
         those whose last STUCK_ROUNDS rounds were not all lost: a harvest at its constants'
         optimum passes the turn to the next fittest, which may still climb."""
-        due = [i for i, (n, form) in enumerate(zip(self.harvest_rounds, self.harvest_forms))
-               if form and (n < rounds or rounds == 0)]
-        fit = [i for i in due if self.harvest_fitness[i] is not None
-               and self.harvest_misses[i] < STUCK_ROUNDS]
-        later = sum(self.harvest_rounds) - len(self.harvest_rounds)    # rounds after the first
+        h = self.harvests
+        due = [i for i, one in enumerate(h) if one.form and (one.rounds < rounds or rounds == 0)]
+        fit = [i for i in due if h[i].fitness is not None and h[i].misses < STUCK_ROUNDS]
+        later = sum(one.rounds - 1 for one in h)                    # rounds after the first
         if later % 2 and fit:
-            return max(fit, key=lambda i: (self.harvest_fitness[i], -i))
-        return min(due, key=lambda i: (self.harvest_rounds[i], i)) if due else None
+            return max(fit, key=lambda i: (h[i].fitness, -i))
+        return min(due, key=lambda i: (h[i].rounds, i)) if due else None
 
     def polished_round(self, index: int, fitness: float | None, formula: str | None = None,
                        form: str | None = None) -> None:
         """Harvest `index` had one more round, measured at `fitness` on the fixed views; when it
         was kept, `formula` (as drawn) and `form` are its picture from now on (twins are
         judged against it); when not, it has missed one more round in a row."""
-        self.harvest_rounds[index] += 1
-        self.harvest_fitness[index] = fitness
-        self.harvest_misses[index] = 0 if formula is not None else self.harvest_misses[index] + 1
+        harvest = self.harvests[index]
+        harvest.rounds, harvest.fitness = harvest.rounds + 1, fitness
+        harvest.misses = 0 if formula is not None else harvest.misses + 1
         if formula is not None:
-            self.harvested[index], self.harvest_forms[index] = formula, form
+            harvest.formula, harvest.form = formula, form
             self._harvest_images = torch.empty(0)
 
     def new_lineage(self, generation: int) -> bool:
@@ -275,10 +288,8 @@ class Portfolio:
                 "parts": {str(c): p for c, p in sorted(self.parts.items())},
                 "climb_mark": None if self.climb_mark == -math.inf else self.climb_mark,
                 "climbed_at": self.climbed_at, "restarts": self.restarts,
-                "harvested": self.harvested, "harvest_forms": self.harvest_forms,
-                "harvest_rounds": self.harvest_rounds,
-                "harvest_fitness": self.harvest_fitness,
-                "harvest_misses": self.harvest_misses, "checked": self.checked,
+                **{key: [getattr(h, name) for h in self.harvests]
+                   for name, key in HARVEST_KEYS.items()}, "checked": self.checked,
                 "harvest_due": self.harvest_due, "lineage_harvests": self.lineage_harvests}
 
     def restore(self, data: dict | None, generation: int) -> None:
@@ -292,12 +303,9 @@ class Portfolio:
         mark = data.get("climb_mark")
         self.climb_mark = -math.inf if mark is None else float(mark)
         self.climbed_at, self.restarts = data["climbed_at"], data.get("restarts", 0)
-        self.harvested = list(data.get("harvested", []))
-        n = len(self.harvested)       # older checkpoints: no forms or fitness, one round each
-        self.harvest_forms = list(data.get("harvest_forms", [None] * n))
-        self.harvest_rounds = list(data.get("harvest_rounds", [1] * n))
-        self.harvest_fitness = list(data.get("harvest_fitness", [None] * n))
-        self.harvest_misses = list(data.get("harvest_misses", [0] * n))
+        n = len(data.get("harvested", []))
+        columns = {f.name: data.get(HARVEST_KEYS[f.name], [f.default] * n) for f in fields(Harvest)}
+        self.harvests = [Harvest(**dict(zip(columns, values))) for values in zip(*columns.values())]
         self._harvest_images = torch.empty(0)
         checked = data.get("checked", [])     # older checkpoints: one formula, then formulas
         checked = [checked] if isinstance(checked, str) and checked else list(checked or [])
