@@ -17,6 +17,7 @@ import torch
 from evolve.runfolder.judge import meets_bar
 from genart import contact_sheet, parse, render_batch
 from scorers.descriptors import niche_name, niche_of
+from speed_summary import log_rows
 
 DISTINCT = 0.1
 BY_EYE = 0.15   # a proxy of what a person tells apart: on the sheets of seeds 70–75 it counted
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--best-path", action="store_true")
     args = parser.parse_args()
     run = Path(args.run)
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
+    log = log_rows(run)
     audit = {str(i["key"]): i for i in json.loads((run / "audit.json").read_text())["items"]}
     records = []
     for meta in sorted(run.glob("records/[0-9][0-9][0-9][0-9].json")):

@@ -4,10 +4,11 @@ for a stall clock of X generations after a harvest (the best's gain by --record-
 it), the harvests a lineage would have lost, the minutes it would have saved, and the net: the
 saved minutes bought at the run's rate of firsts, less the lost harvests.
 usage: python docs/measure/sibling_stall.py RUN [RUN ...]"""
-import json
 import sys
 from itertools import groupby
 from pathlib import Path
+
+from speed_summary import log_rows
 
 GAIN = 0.005                  # --record-gain: what counts as a climb of the best
 CLOCKS = (3, 4, 5, 6, 8)      # 8: the stall clock the hours ran with
@@ -53,8 +54,7 @@ def shorter_clock(rows: list[dict], clock: int) -> tuple[int, float]:
 
 def main() -> None:
     for run in sys.argv[1:]:
-        rows = [json.loads(line) for line in (Path(run) / "log.jsonl").read_text().splitlines()
-                if line]
+        rows = log_rows(Path(run))
         before, firsts, after, siblings = phases(rows)
         rate = firsts / before * 60                                  # firsts per minute
         print(f"{Path(run).name}: harvests {rows[-1]['harvests']}; before a lineage's first "

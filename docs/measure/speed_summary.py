@@ -13,6 +13,11 @@ def record_rows(run: Path) -> list[dict]:
     return [json.loads(f.read_text()) for f in files]
 
 
+def log_rows(run: Path) -> list[dict]:
+    """The entries of a run's log.jsonl, one per generation."""
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
+
+
 def later_round(record: dict) -> bool:
     """A record of a harvest's later polish round (--harvest-rounds), not a harvest as found."""
     return record.get("polish", {}).get("round", 1) > 1
@@ -25,8 +30,7 @@ def run_and_log() -> tuple[argparse.Namespace, Path, list[dict]]:
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     run = Path(args.run)
-    return args, run, [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()
-                       if line]
+    return args, run, log_rows(run)
 
 
 def main() -> None:
