@@ -184,7 +184,7 @@ def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
     assert (crab.start_form, crab.symmetry, crab.template) == ("figure", "mirror", "crab")
     assert (crab.max_frequency, crab.view_grey, crab.size) == (4.0, 0.25, 256)
     assert (crab.harvest, crab.lineage_harvests, crab.sibling_generations, crab.harvest_polish,
-            crab.harvest_rounds) == (True, 1, 0, 40, 0)
+            crab.harvest_rounds) == (True, 3, 4, 40, 0)
     goldfish = evolve_config(parse(["evolve", "goldfish"]))
     assert (goldfish.start_form, goldfish.symmetry, goldfish.template) == \
         ("figure", "mirror", "none")

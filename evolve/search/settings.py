@@ -230,10 +230,10 @@ class RunConfig:
     harvest: bool = setting(False, "keep each picture that meets the robust bar on the audit's "
                             "64 views; lineages end by harvests (a crab search: on)", "search")
     lineage_harvests: int = setting(1, "harvests that end a lineage; until then it goes on, twins "
-                                    "shunned", "search", low=1)
+                                    "shunned (a crab search: 3)", "search", low=1)
     sibling_generations: int = setting(0, "generations without a best gain after a harvest "
                                        "before its lineage ends without the next sibling (0: "
-                                       "--stall-generations)", "search", low=0)
+                                       "--stall-generations; a crab search: 4)", "search", low=0)
     harvest_breed: float = setting(0.0, "share of a new lineage bred from the pictures harvested "
                                    "so far (mutants, crossovers)", "search", low=0.0, high=1.0)
     harvest_polish: int = setting(0, "Adam steps a harvest is polished through its constants "
