@@ -9,7 +9,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from speed_summary import log_rows, record_rows
+from speed_summary import later_round, log_rows, record_rows
 
 EVERY = (3, 4, 6, 9, 0)       # 3: the run's own schedule; 0: no later rounds
 HALF = 1800.0
@@ -40,7 +40,7 @@ def replay(rows: list[dict], records: list[dict], every: int) -> tuple[int, floa
     for record in records:
         if not record.get("robust_bar"):
             continue
-        n = rank.get(record["generation"]) if record.get("polish", {}).get("round", 1) > 1 else None
+        n = rank.get(record["generation"]) if later_round(record) else None
         if n is None:
             at = when.get(record["generation"], float("inf"))
             points.append((at, record["judge"]["probability"]))

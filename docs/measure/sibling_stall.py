@@ -59,7 +59,8 @@ def main() -> None:
         rate = firsts / before * 60                                  # firsts per minute
         print(f"{Path(run).name}: harvests {rows[-1]['harvests']}; before a lineage's first "
               f"{before / 60:.1f} min, {firsts} firsts ({rate * 10:.2f}/10 min); after "
-              f"{after / 60:.1f} min, {siblings} siblings ({siblings / max(after, 1) * 600:.2f}/10 min)")
+              f"{after / 60:.1f} min, {siblings} siblings "
+              f"({siblings / max(after, 1) * 600:.2f}/10 min)")
         for clock in CLOCKS:
             lost, saved = shorter_clock(rows, clock)
             print(f"  clock {clock}: lost {lost}, saved {saved / 60:.1f} min, "
