@@ -113,6 +113,11 @@ LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest"
                     "lineage_harvests": 3, "sibling_generations": 4, "harvest_polish": 40,
                     "harvest_rounds": 0}
 
+# Issue 21: tune the leader at lr 0.01 alone, not at 0.1 and 0.01 side by side: from the crab
+# template the 0.1 copy beat the 0.01 one in none of seed 90's 25 batches (docs/measure/tuning_rates.py),
+# and one copy makes a generation ~16 s instead of ~25 (seed 90, 12 minutes: 2 harvests, not 1).
+TUNING_DEFAULTS = {"tune_lr": 0.01, "tune_share": 0.125}
+
 # Issue 21: render for selection at the scale the judge and the audit see (native 240–260), not
 # 128 upsampled: on 47 records at the bar, Lite1's p on renders at 240 followed the held-out
 # judge (correlation 0.57), at 128 hardly (0.27); ~1.2× the time per generation.
@@ -123,7 +128,7 @@ def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:
     """The robust class search's defaults for the picture's form and scoring scale, given its
     target and picked parents: with parents, only what leaves their pictures as they are (a
     figure start when every parent is a figure; grey views); without, FORM_DEFAULTS and the
-    target's template (with lineage restarts, which need one)."""
+    target's template (with lineage restarts, which need one, and its tuning rate)."""
     if parents:
         figures = all(is_figure(parse(p)) for p in parents)
         return {"view_grey": FORM_DEFAULTS["view_grey"], **SCALE_DEFAULTS,
@@ -133,7 +138,7 @@ def form_defaults(target: str, parents: tuple[str, ...] = ()) -> dict:
     except UnknownClassError:
         crab = False                       # the run's own checks say what is wrong with it
     return {**FORM_DEFAULTS, **SCALE_DEFAULTS,
-            **({"template": "crab", **LINEAGE_DEFAULTS} if crab else {})}
+            **({"template": "crab", **LINEAGE_DEFAULTS, **TUNING_DEFAULTS} if crab else {})}
 
 
 def drawn_genome(config: RunConfig, genome):
