@@ -114,8 +114,9 @@ LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest"
                     "harvest_rounds": 0}
 
 # Issue 21: tune the leader at lr 0.01 alone, not at 0.1 and 0.01 side by side: from the crab
-# template the 0.1 copy beat the 0.01 one in none of seed 90's 25 batches (docs/measure/tuning_rates.py),
-# and one copy makes a generation ~16 s instead of ~25 (seed 90, 12 minutes: 2 harvests, not 1).
+# template the 0.1 copy beat the 0.01 one in none of seed 90's 25 batches (one tie;
+# docs/measure/tuning_rates.py), and one copy makes a generation ~16 s instead of ~25 (seed 90,
+# 12 minutes: 2 harvests, not 1).
 TUNING_DEFAULTS = {"tune_lr": 0.01, "tune_share": 0.125}
 
 # Issue 21: render for selection at the scale the judge and the audit see (native 240–260), not
