@@ -1,9 +1,8 @@
 """One constant-tuning step of the crab search, split: the render's forward+backward, the
-networks' forward+backward on the step's views, and the whole step (mean of 3, after one warm-up).
+networks' forward+backward on the step's views, and the whole step (mean of 5, after one warm-up).
 usage: python docs/measure/step_profile.py [COPIES]   (COPIES genomes tuned together, default 2)"""
 import random
 import sys
-import time
 
 import torch
 
@@ -12,15 +11,8 @@ from evolve.search.robust import form_defaults, render_options, view_seed
 from evolve.search.settings import RunConfig
 from evolve.search.templates import template_population
 from genart import constants_of, render_batch
+from fold_speed import seconds
 from scorers import fitness_of
-
-
-def seconds(step, repeats: int = 3) -> float:
-    step()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    return (time.perf_counter() - start) / repeats
 
 
 def main() -> None:
