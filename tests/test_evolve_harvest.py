@@ -48,6 +48,10 @@ def test_a_picture_is_apart_only_from_pictures_it_differs_from_by_pixels():
     restored = Portfolio(CONFIG, CPU)
     restored.restore(portfolio.to_json(), 0)
     assert not restored.apart(twin) and restored.apart(other)     # renders rebuilt on resume
+    portfolio.harvest(str(mirrored_formula(other)))
+    assert portfolio.apart_all([twin, other]) == [False, False]
+    assert portfolio.apart_all([twin, other], besides=0) == [True, False]   # its own harvest
+    assert portfolio.apart_all([twin, other], besides=1) == [False, True]
 
 
 def bred(config: RunConfig, harvested: list[str], seed: int = 3):
@@ -296,6 +300,26 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     assert restored.due_round(2) is None and restored.due_round(3) == 0
     assert restored.due_round(0) == 0                               # 0: rounds without end
     assert not polish_round(session) and session.records == records + 1   # rounds spent
+    session.run._lock_file.close()
+
+
+def test_a_polish_round_that_makes_a_harvest_a_twin_of_another_is_not_kept(tmp_path):
+    """Polish must not merge two crabs into one: harvest 0's round, kept at the bar when it is
+    alone (the test above), is not kept while harvest 1 holds the same picture — no record, its
+    picture unchanged, the round counted as missed."""
+    from evolve.runfolder.harvest import ROUND_EVERY, polish_round
+    from evolve.runfolder.session import harvest_at_bar
+
+    session, crab = polishing_session(tmp_path, steps=0)
+    portfolio = session.evolution.portfolio
+    assert harvest_at_bar(session)
+    portfolio.harvest(str(crab), form=str(crab))                   # a twin, harvested as one
+    session.config = session.evolution.config = RunConfig(
+        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 2})
+    session.evolution.generation, records = ROUND_EVERY, session.records
+    assert not polish_round(session) and session.records == records
+    assert [(h.formula, h.rounds, h.misses) for h in portfolio.harvests] == \
+        [(str(crab), 2, 1), (str(crab), 1, 0)]
     session.run._lock_file.close()
 
 

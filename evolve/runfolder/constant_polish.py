@@ -162,18 +162,21 @@ def constant_polish_lines(results: list[ConstantPolish]) -> list[str]:
 
 
 def polished_harvest(polisher: ConstantPolisher, judge, genome, *, draw: int,
-                     should_stop=None, **about):
+                     should_stop=None, apart=None, **about):
     """--harvest-polish: a harvest (a search genome at the robust bar) polished through its
-    constants, when the run's networks score it no lower on fixed views and it still meets the
-    bar; else None, the harvest's own parts saying why. The `polish` part: its fixed-view
-    fitness before and after, kept, at_bar, and `about` (which harvest, which round). No
-    global RNG is drawn from: a resumed run polishes alike."""
+    constants, when the run's networks score it no lower on fixed views, it is still `apart`
+    (a predicate: e.g. from every other harvest) and it still meets the bar; else None, the
+    harvest's own parts saying why. The `polish` part: its fixed-view fitness before and after,
+    kept, twin, at_bar, and `about` (which harvest, which round). No global RNG is drawn from:
+    a resumed run polishes alike."""
     config, device = polisher.config, polisher.device
     polished, before, after = polisher.polish(genome, draw=draw, should_stop=should_stop)
     kept = polished is not genome
-    at_bar = kept and bool(robust_bar(judge, config, drawn_genome(config, polished), device))
+    twin = kept and apart is not None and not apart(polished)
+    at_bar = (kept and not twin
+              and bool(robust_bar(judge, config, drawn_genome(config, polished), device)))
     info = {"steps": polisher.steps, "lr": polisher.lr, "fixed_fitness_before": before,
-            "fixed_fitness_after": after, "kept": kept, "at_bar": at_bar, **about}
+            "fixed_fitness_after": after, "kept": kept, "twin": twin, "at_bar": at_bar, **about}
     if not at_bar:                            # recorded as found, saying why
         genome.parts = {**genome.parts, "polish": info}
         return None

@@ -25,7 +25,7 @@ ROUND_DRAW = 1000     # round k of harvest i polishes under draw k·ROUND_DRAW +
 def harvest_at_bar(session) -> bool:
     """--harvest: the best, then this generation's population from its leader down, each formula
     once, held against the robust bar; the first to meet it, apart from every earlier harvest,
-    is harvested (--harvest-polish: polished first; one that is not the best gets its record
+    is harvested (--harvest-polish: polished first, kept apart too; one not the best gets its record
     now) and the next step starts a new lineage. Selection sees each genome on a few random
     views, so its order is noisy: the best ever is often a lucky draw while a lower member
     already holds the bar. The bar's first screen runs on all of them in one batch. True when
@@ -54,7 +54,7 @@ def harvest_at_bar(session) -> bool:
             if config.harvest_polish > 0:            # recorded polished, or as found
                 polished = polished_harvest(polisher(session), judge, genome, draw=index,
                                             should_stop=evolution.evaluator.should_stop,
-                                            harvest=index, round=1)
+                                            apart=portfolio.apart, harvest=index, round=1)
                 if polished is not None:
                     genome, drawn = polished, drawn_genome(config, polished)
             portfolio.harvest(str(drawn), evolution.generation, form=str(genome),
@@ -69,8 +69,9 @@ def polish_round(session) -> bool:
     """--harvest-rounds: every ROUND_EVERY-th generation, a harvest (Portfolio.due_round: by
     turns the one with the fewest rounds and the fittest) is polished once more under views of
     its own; kept when the run's networks score it no lower on the fixed views and it still
-    meets the bar, it is recorded anew (its `polish` says which harvest and round) and twins
-    are judged against it from then on. The judge's bar is the harvest's; nothing else of the
+    meets the bar and is no twin of another harvest (polish must not merge two crabs into one),
+    it is recorded anew (its `polish` says which harvest and round) and twins are judged
+    against it from then on. The judge's bar is the harvest's; nothing else of the
     judge is consulted. True when it was kept."""
     evolution, config = session.evolution, session.config
     if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
@@ -86,6 +87,7 @@ def polish_round(session) -> bool:
     polished = polished_harvest(polisher(session), session.judge, genome,
                                 draw=rounds * ROUND_DRAW + index,
                                 should_stop=evolution.evaluator.should_stop,
+                                apart=lambda g: portfolio.apart_all([g], besides=index)[0],
                                 harvest=index, round=rounds + 1)
     if polished is None:
         portfolio.polished_round(index, fixed_fitness(genome))

@@ -202,14 +202,16 @@ class Portfolio:
         crab, so its lineage goes on."""
         return self.apart_all([genome])[0]
 
-    def apart_all(self, genomes: list[Genome]) -> list[bool]:
-        """`apart` for many genomes, from one batched render."""
-        if not self.harvests or not genomes:
+    def apart_all(self, genomes: list[Genome], besides: int | None = None) -> list[bool]:
+        """`apart` for many genomes, from one batched render; `besides`: a harvest not held
+        against them (its own polished picture may stay close to it)."""
+        others = [i for i in range(len(self.harvests)) if i != besides]
+        if not others or not genomes:
             return [True] * len(genomes)
         if len(self._harvest_images) != len(self.harvests):      # derived, not in the state
             self._harvest_images = self._renders([parse(f) for f in self.harvested])
         images = self._renders([drawn_genome(self.config, g) for g in genomes])  # (N, 3, S, S)
-        gaps = (self._harvest_images[None] - images[:, None]).abs().mean(dim=(2, 3, 4))
+        gaps = (self._harvest_images[others][None] - images[:, None]).abs().mean(dim=(2, 3, 4))
         return (gaps > APART).all(dim=1).tolist()
 
     def shun_twins(self, genomes: list[Genome]) -> None:

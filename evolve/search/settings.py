@@ -146,9 +146,10 @@ class RunConfig:
     tune: bool = setting(True, "constant tuning by Adam", "search")
     tune_steps: int = setting(40, "Adam steps of constant tuning per generation (40 beat 10 on "
                               "the judge, 2 seeds)", "search", low=0, high=100000)
-    tune_share: float = setting(0.25, "fraction of the population tuned each generation",
-                                "search", low=0.0, high=1.0)
-    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning", "search", above=0.0)
+    tune_share: float = setting(0.25, "fraction of the population tuned each generation "
+                                "(a crab search: 0.125)", "search", low=0.0, high=1.0)
+    tune_lr: float = setting(0.1, "Adam learning rate of constant tuning (a crab search: 0.01)",
+                             "search", above=0.0)
     tune_min_constants: int = setting(48, "tune the best genomes that have at least this many "
                                       "constants", "search", low=0)
     pareto: bool = setting(False, "NSGA-II on (objective, −residual); the front goes to the "
