@@ -2,10 +2,15 @@
 (as harvest_sheet.png shows it), counted greedily in order when its 64-px render differs from
 every counted one by a mean |Δ| above a threshold: portfolio_summary's DISTINCT (0.1, the
 search's own rule) and higher ones, to set against counts made by eye on the sheets.
-usage: python docs/measure/by_eye.py RUN [RUN ...]"""
+`--sheet`: also writes RUN/latest_sheet.png, those pictures at 256 px (harvest_audit's sheet,
+without its audit), named by record, lineage, round and the judge's p.
+usage: python docs/measure/by_eye.py [--sheet] RUN [RUN ...]"""
 import sys
 from pathlib import Path
 
+import torch
+
+from genart import contact_sheet, parse, render_batch
 from portfolio_summary import distinct
 from speed_summary import record_rows
 
@@ -13,15 +18,22 @@ THRESHOLDS = (0.1, 0.15, 0.19, 0.22)
 
 
 def main() -> None:
-    for run in map(Path, sys.argv[1:]):
+    sheet = "--sheet" in sys.argv
+    for run in (Path(a) for a in sys.argv[1:] if a != "--sheet"):
         latest = {}
         for row in record_rows(run):
             if row.get("robust_bar") and row.get("polish"):
                 text = (run / "records" / f"{row['number']:04d}.formula").read_text()
-                latest[row["polish"]["harvest"]] = {"formula": text}
+                latest[row["polish"]["harvest"]] = {**row, "formula": text}
         counts = [len(distinct(list(latest.values()), apart)[0]) for apart in THRESHOLDS]
         print(f"{run.name}: {len(latest)} harvests; distinct at "
               + ", ".join(f"{t}: {n}" for t, n in zip(THRESHOLDS, counts)))
+        if sheet and latest:
+            shown = list(latest.values())
+            images = render_batch([parse(r["formula"]) for r in shown], 256, torch.device("cpu"))
+            names = [f"#{r['number']:04d} L{r['lineage']} r{r['polish']['round']}"
+                     f" {r['judge']['probability']:.2f}" for r in shown]
+            contact_sheet(images, names).save(run / "latest_sheet.png")
 
 
 if __name__ == "__main__":
