@@ -8,11 +8,8 @@ usage: python docs/measure/by_eye.py [--sheet] RUN [RUN ...]"""
 import sys
 from pathlib import Path
 
-import torch
-
-from genart import contact_sheet, parse, render_batch
-from portfolio_summary import distinct
-from speed_summary import record_rows
+from portfolio_summary import distinct, save_harvest_sheet
+from speed_summary import harvest_rows
 
 THRESHOLDS = (0.1, 0.15, 0.19, 0.22)
 
@@ -20,20 +17,12 @@ THRESHOLDS = (0.1, 0.15, 0.19, 0.22)
 def main() -> None:
     sheet = "--sheet" in sys.argv
     for run in (Path(a) for a in sys.argv[1:] if a != "--sheet"):
-        latest = {}
-        for row in record_rows(run):
-            if row.get("robust_bar") and row.get("polish"):
-                text = (run / "records" / f"{row['number']:04d}.formula").read_text()
-                latest[row["polish"]["harvest"]] = {**row, "formula": text}
+        latest = {row["polish"]["harvest"]: row for row in harvest_rows(run)}
         counts = [len(distinct(list(latest.values()), apart)[0]) for apart in THRESHOLDS]
         print(f"{run.name}: {len(latest)} harvests; distinct at "
               + ", ".join(f"{t}: {n}" for t, n in zip(THRESHOLDS, counts)))
         if sheet and latest:
-            shown = list(latest.values())
-            images = render_batch([parse(r["formula"]) for r in shown], 256, torch.device("cpu"))
-            names = [f"#{r['number']:04d} L{r['lineage']} r{r['polish']['round']}"
-                     f" {r['judge']['probability']:.2f}" for r in shown]
-            contact_sheet(images, names).save(run / "latest_sheet.png")
+            save_harvest_sheet(list(latest.values()), run / "latest_sheet.png")
 
 
 if __name__ == "__main__":

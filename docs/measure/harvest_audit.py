@@ -13,8 +13,7 @@ import torch
 
 from evolve.runfolder.audit import audit_models, audit_rows
 from evolve.runfolder.rundir import RunDir
-from genart import contact_sheet, parse, render_batch
-from portfolio_summary import BY_EYE, distinct, robust
+from portfolio_summary import BY_EYE, distinct, robust, save_harvest_sheet
 from scorers import AUDIT_VIEWS, JUDGE_SEED, Naturalness, draw_views, resolve_classes
 from speed_summary import later_round, run_and_log
 
@@ -71,10 +70,7 @@ def main() -> None:
                   f" {row['polish']['round']})")
     shown = list(latest.values())
     if shown:
-        images = render_batch([parse(r["formula"]) for r in shown], 256, torch.device("cpu"))
-        names = [f"#{r['stem']} L{r['lineage']} r{r.get('polish', {}).get('round', 1)}"
-                 f" {r['judge']['probability']:.2f}" for r in shown]
-        contact_sheet(images, names).save(run.path / "harvest_sheet.png")
+        save_harvest_sheet(shown, run.path / "harvest_sheet.png")
         print(f"  sheet: {run.path / 'harvest_sheet.png'}")
 
 

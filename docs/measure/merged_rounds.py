@@ -10,29 +10,23 @@ import torch
 
 from evolve.search.portfolio import APART
 from genart import parse, render_batch
-from speed_summary import later_round, record_rows
-
-
-def render(text: str) -> torch.Tensor:
-    return render_batch([parse(text)], 64, torch.device("cpu"))[0]
+from speed_summary import harvest_rows, later_round
 
 
 def main() -> None:
     for run in map(Path, sys.argv[1:]):
-        pictures, merges, rounds = {}, [], 0
-        for row in record_rows(run):
-            if not (row.get("robust_bar") and row.get("polish")):
-                continue
-            text = (run / "records" / f"{row['number']:04d}.formula").read_text()
-            index, image = row["polish"]["harvest"], render(text)
-            rounds += later_round(row)
+        rows = harvest_rows(run)
+        images = render_batch([parse(r["formula"]) for r in rows], 64, torch.device("cpu"))
+        pictures, merges = {}, []
+        for row, image in zip(rows, images):
+            index = row["polish"]["harvest"]
             twins = [j for j, other in pictures.items()
                      if j != index and float((image - other).abs().mean()) <= APART]
             merges += [(index, j, row["polish"]["round"]) for j in twins]
             pictures[index] = image
         said = ", ".join(f"{i}~{j} at round {r}" for i, j, r in merges) or "none"
-        print(f"{run.name}: {len(pictures)} harvests, {rounds} later rounds kept; "
-              f"made twins: {said}")
+        print(f"{run.name}: {len(pictures)} harvests, {sum(map(later_round, rows))} later rounds "
+              f"kept; made twins: {said}")
 
 
 if __name__ == "__main__":

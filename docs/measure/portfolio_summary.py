@@ -47,6 +47,15 @@ def distinct(rows: list[dict], apart: float = DISTINCT) -> tuple[list[dict], lis
     return by_pixels, by_look
 
 
+def save_harvest_sheet(rows: list[dict], path: Path) -> None:
+    """Records' pictures at 256 px on a contact sheet, each named by record, lineage, polish
+    round and the judge's p (harvest_audit's and by_eye's sheets)."""
+    images = render_batch([parse(r["formula"]) for r in rows], 256, torch.device("cpu"))
+    names = [f"#{r['number']:04d} L{r['lineage']} r{r.get('polish', {}).get('round', 1)}"
+             f" {r['judge']['probability']:.2f}" for r in rows]
+    contact_sheet(images, names).save(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("run")

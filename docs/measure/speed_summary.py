@@ -13,6 +13,13 @@ def record_rows(run: Path) -> list[dict]:
     return [json.loads(f.read_text()) for f in files]
 
 
+def harvest_rows(run: Path) -> list[dict]:
+    """The records of harvests (at the bar, with a `polish` part), in order, each with its
+    formula text under "formula"."""
+    return [{**row, "formula": (run / "records" / f"{row['number']:04d}.formula").read_text()}
+            for row in record_rows(run) if row.get("robust_bar") and row.get("polish")]
+
+
 def log_rows(run: Path) -> list[dict]:
     """The entries of a run's log.jsonl, one per generation."""
     return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
