@@ -19,8 +19,8 @@ from scorers.models import Classifier, available_models, load_model, passes_coun
 from scorers.naturalness import Naturalness, spectral_slope, tv_denoise, tv_residual
 from scorers.objectives import (AugmentedObjective, ClassObjective, LayerObjective,
                                 make_objective)
-from scorers.population import (Scores, class_probabilities, fitness_of, score_population,
-                                view_probabilities)
+from scorers.population import (Scores, class_probabilities, fitness_by_network, fitness_of,
+                                score_population, view_probabilities)
 from scorers.views import Views, apply_views, draw_views, identity_views, no_views
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "resolve_classes",
     "ClassObjective", "LayerObjective", "AugmentedObjective", "make_objective",
     "tv_denoise", "tv_residual", "Naturalness", "Scores", "score_population", "fitness_of",
+    "fitness_by_network",
     "class_probabilities", "view_probabilities", "spectral_slope",
     "Views", "draw_views", "apply_views", "identity_views", "no_views",
     "EnsembleObjective", "ModelScores", "class_score", "view_logits", "JudgeScores",

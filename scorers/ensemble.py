@@ -127,9 +127,16 @@ class EnsembleObjective:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """(N,) scores of RGB images, or of RGBA figures on this draw's ground (scorers.figure)."""
+        return self.scored(images)[0]
+
+    def scored(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """((N,) scores as __call__ gives them, (M, N) each network's own class score before the
+        networks are combined and the coverage charged), from one forward."""
         images, charge = on_ground(images, self.views.seed, self.coverage)
-        score = self._combined(self._parts(images, probs=False))
-        return score if charge is None else score - charge.to(score.device)
+        parts = self._parts(images, probs=False)
+        score = self._combined(parts)
+        return (score if charge is None else score - charge.to(score.device),
+                torch.stack([p.values for p in parts]))
 
     def evaluate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(score (N,), probabilities (N, 1000) averaged over views and models), one forward."""

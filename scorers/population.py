@@ -127,7 +127,19 @@ def _evaluate(objective, images: torch.Tensor):
 
 def fitness_of(images: torch.Tensor, objective, naturalness: Naturalness | None) -> torch.Tensor:
     """(N,) fitness with gradients (no inference_mode, fp32): for constant tuning and dreaming."""
-    values = objective(images)
+    return _penalised(objective(images), images, naturalness)
+
+
+def fitness_by_network(images: torch.Tensor, objective,
+                       naturalness: Naturalness | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(fitness_of's (N,) fitness, (M, N) each network's own class score) of an ensemble
+    objective (EnsembleObjective.scored), from one forward."""
+    values, networks = objective.scored(images)
+    return _penalised(values, images, naturalness), networks
+
+
+def _penalised(values: torch.Tensor, images: torch.Tensor,
+               naturalness: Naturalness | None) -> torch.Tensor:
     if naturalness is None:
         return values
     return naturalness.penalised(values, images.to(values.device))

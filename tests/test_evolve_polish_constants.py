@@ -10,8 +10,10 @@ import evolve.runfolder.constant_polish as constant_polish
 from evolve.cli import main
 from evolve.runfolder.rundir import RunDir
 from evolve.search.robust import build_objective
+from evolve.search.templates import crab_formula
 from genart import constants_of, parse, read_png, render_batch
-from scorers import JUDGE_SEED, draw_views, judge_scores, load_model, resolve_classes
+from scorers import (JUDGE_SEED, EnsembleObjective, draw_views, judge_scores, load_model,
+                     resolve_classes)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,10 @@ def test_polish_tunes_constants_under_the_runs_objective_and_reports_the_judge(
     assert scores["mode"] == "constants" and scores["formula"] == str(after)
     assert len(constants_of(after)) == len(constants_of(before))        # the same tree
     assert [type(n) for n in after] == [type(n) for n in before]
-    assert scores["kept"] == (scores["fixed_fitness_after"] >= scores["fixed_fitness_before"])
+    networks_held = all(a >= b for a, b in zip(scores["fixed_networks_after"],
+                                               scores["fixed_networks_before"]))
+    assert scores["kept"] == (scores["fixed_fitness_after"] >= scores["fixed_fitness_before"]
+                              and networks_held and str(after) != str(before))
     assert scores["kept"] or str(after) == str(before)
     image, text = read_png(robust_run / "polished" / f"{stem}.png")
     assert image.shape == (3, 48, 48) and text["formula"] == str(after)
@@ -93,6 +98,35 @@ def test_the_keep_check_views_are_the_runs_own_never_the_judges(robust_run):
     moved = constant_polish.ConstantPolisher(other, torch.device("cpu")).fixed.views
     assert torch.equal(again.matrices, fixed.matrices)
     assert not torch.equal(moved.matrices, fixed.matrices)
+
+
+def test_a_polish_is_kept_only_when_each_network_alone_scores_it_no_lower(robust_run):
+    """A polish that raises the ensemble's fitness but lowers one network's crab score on the
+    fixed views is not kept (such rounds did not carry to the held-out judge); each network's
+    score is its own class score on those views, recomputed here one network at a time."""
+    config = dataclasses.replace(RunDir.open(robust_run).read_config(),
+                                 models="efficientnet-lite0,efficientnet-lite1")
+    polisher = constant_polish.ConstantPolisher(config, torch.device("cpu"), steps=3,
+                                                tune_size=64, lr=0.002)
+    start = parse(crab_formula())
+    outcomes = [polisher.polish(start, draw=draw) for draw in range(6)]
+    for outcome in outcomes:
+        held = all(a >= b for a, b in zip(outcome.networks_after, outcome.networks_before))
+        kept = outcome.genome is not start
+        assert kept == (outcome.fitness_after >= outcome.fitness_before and held)
+    split = [o for o in outcomes if o.fitness_after >= o.fitness_before
+             and min(a - b for a, b in zip(o.networks_after, o.networks_before)) < 0]
+    assert split and any(o.genome is not start for o in outcomes)   # both cases happened
+
+    kept = next(o for o in outcomes if o.genome is not start)
+    fixed = polisher.fixed
+    with torch.inference_mode():
+        images = render_batch([start, kept.genome], 64, torch.device("cpu"), **polisher.options)
+        alone = [EnsembleObjective([m], fixed.classes, fixed.views, kind=fixed.kind, cap=fixed.cap)
+                 for m in fixed.models]
+        each = torch.stack([objective(images) for objective in alone], 1).tolist()
+    assert each[0] == pytest.approx(kept.networks_before, abs=1e-4)
+    assert each[1] == pytest.approx(kept.networks_after, abs=1e-4)
 
 
 def test_dream_flag_and_fooling_runs_keep_the_pixel_polish(robust_run, tmp_path):

@@ -30,7 +30,8 @@ def polishing(path: Path):
         return parse((run.records / f"{row['number']:04d}.formula").read_text().strip())
 
     def polish(genome, draw: int = 0):
-        after, _, fitness = polisher.polish(genome, draw=draw)
+        outcome = polisher.polish(genome, draw=draw)
+        after, fitness = outcome.genome, outcome.fitness_after
         return after, judged(after, judge.model, judge.classes, judge.views)["probability"], \
             after is not genome, fitness
     return rows, formula, polish

@@ -56,7 +56,7 @@ def main() -> None:
                             draw_views(16, view_seed(config.seed, -3, r), **chances))),
                         "D": variant(a, objective=both.with_views(
                             draw_views(16, 0, **chances)))}[rule]
-            polished, _, _ = polisher.polish(genome, draw=r)
+            polished = polisher.polish(genome, draw=r).genome
             kept, genome = polished is not genome, polished
             line.append(f"{p(genome):.3f}{'' if kept else '-'}({a.fitness([genome])[0]:.2f})")
         print(rule, run_path.name, stem, " ".join(line), flush=True)
