@@ -63,10 +63,9 @@ def test_polish_tunes_constants_under_the_runs_objective_and_reports_the_judge(
     assert scores["mode"] == "constants" and scores["formula"] == str(after)
     assert len(constants_of(after)) == len(constants_of(before))        # the same tree
     assert [type(n) for n in after] == [type(n) for n in before]
-    networks_held = all(a >= b for a, b in zip(scores["fixed_networks_after"],
-                                               scores["fixed_networks_before"]))
     assert scores["kept"] == (scores["fixed_fitness_after"] >= scores["fixed_fitness_before"]
-                              and networks_held and str(after) != str(before))
+                              and str(after) != str(before))
+    assert len(scores["fixed_networks_before"]) == len(scores["fixed_networks_after"]) == 1
     assert scores["kept"] or str(after) == str(before)
     image, text = read_png(robust_run / "polished" / f"{stem}.png")
     assert image.shape == (3, 48, 48) and text["formula"] == str(after)
@@ -100,10 +99,10 @@ def test_the_keep_check_views_are_the_runs_own_never_the_judges(robust_run):
     assert not torch.equal(moved.matrices, fixed.matrices)
 
 
-def test_a_polish_is_kept_only_when_each_network_alone_scores_it_no_lower(robust_run):
-    """A polish that raises the ensemble's fitness but lowers one network's crab score on the
-    fixed views is not kept (such rounds did not carry to the held-out judge); each network's
-    score is its own class score on those views, recomputed here one network at a time."""
+def test_a_polish_reports_each_networks_own_fixed_view_score_and_keeps_on_fitness(robust_run):
+    """Each network's score on the fixed views is its own class score there (recomputed here one
+    network at a time); a polish is kept on the run's fitness, even when one network's score
+    fell (wave 23: also requiring each network to gain kept fewer rounds, none better)."""
     config = dataclasses.replace(RunDir.open(robust_run).read_config(),
                                  models="efficientnet-lite0,efficientnet-lite1")
     polisher = constant_polish.ConstantPolisher(config, torch.device("cpu"), steps=3,
@@ -111,14 +110,12 @@ def test_a_polish_is_kept_only_when_each_network_alone_scores_it_no_lower(robust
     start = parse(crab_formula())
     outcomes = [polisher.polish(start, draw=draw) for draw in range(6)]
     for outcome in outcomes:
-        held = all(a >= b for a, b in zip(outcome.networks_after, outcome.networks_before))
-        kept = outcome.genome is not start
-        assert kept == (outcome.fitness_after >= outcome.fitness_before and held)
+        assert (outcome.genome is not start) == (outcome.fitness_after >= outcome.fitness_before)
     split = [o for o in outcomes if o.fitness_after >= o.fitness_before
              and min(a - b for a, b in zip(o.networks_after, o.networks_before)) < 0]
-    assert split and any(o.genome is not start for o in outcomes)   # both cases happened
+    assert split and all(o.genome is not start for o in split)     # kept, one network down
 
-    kept = next(o for o in outcomes if o.genome is not start)
+    kept = split[0]
     fixed = polisher.fixed
     with torch.inference_mode():
         images = render_batch([start, kept.genome], 64, torch.device("cpu"), **polisher.options)
