@@ -9,7 +9,7 @@ The tuned constants are kept only if the run's fitness on a fixed view set drawn
 seed is no lower (never the judge's views: those crops stay held out too); each network's own
 score there is written beside it. The judge (the run's --judge on its fixed views) is reported
 before and after, never consulted. Requiring each network alone to gain as well was tried: on
-fresh seeds it kept a third as many rounds and they carried no better (docs/measurements.md,
+fresh seeds it kept under half as many rounds and they carried no better (docs/measurements.md,
 wave 23).
 """
 from __future__ import annotations
