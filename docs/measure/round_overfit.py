@@ -3,7 +3,8 @@ round must score no lower on the polish's FIXED_VIEWS fixed views (the same view
 this scores each harvest's successive records on `--views` fresh views of their own seed too,
 and prints per round the mean change of fixed-view fitness, of fresh-view fitness and of the
 judge's p (its record's); then the later rounds split by whether each network's own score on
-the fixed views rose, and the judge's change in each part.  usage: python round_overfit.py [--views N] RUN [RUN ...]"""
+the fixed views rose, and the judge's change in each part.
+usage: python round_overfit.py [--views N] RUN [RUN ...]"""
 import argparse
 from pathlib import Path
 
@@ -60,7 +61,8 @@ def main() -> None:
     for k in sorted(deltas):
         d = np.array(deltas[k])
         print(f"  {k}: {len(d):3d}; fixed {d[:, 0].mean():+.3f}; fresh {d[:, 1].mean():+.3f}"
-              f" ({np.mean(d[:, 1] > 0):.2f}); judge {d[:, 2].mean():+.3f} ({np.mean(d[:, 2] > 0):.2f})")
+              f" ({np.mean(d[:, 1] > 0):.2f}); judge {d[:, 2].mean():+.3f}"
+              f" ({np.mean(d[:, 2] > 0):.2f})")
 
     print("later rounds by each network's own score on the fixed views: judge's p change")
     for key, d in sorted(split.items()):
