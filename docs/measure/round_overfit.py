@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from genart import parse, render_batch
-from scorers import draw_views
+from scorers import draw_views, fitness_by_network, fitness_of
 
 from evolve.runfolder.constant_polish import ConstantPolisher
 from evolve.runfolder.rundir import RunDir
@@ -33,16 +33,15 @@ def main() -> None:
     for run in map(Path, args.runs):
         config = RunDir.open(run).read_config()
         polisher = ConstantPolisher(config, torch.device("cpu"), tune_size=config.size)
-        fixed = polisher.fixed
-        polisher.fixed = polisher.objective.with_views(draw_views(
+        unseen = polisher.objective.with_views(draw_views(
             args.views, view_seed(config.seed, FRESH_GENERATION), **view_chances(config)))
         rows = harvest_rows(run)
         fresh, nets = [], []
         for start in range(0, len(rows), 8):
             genomes = [parse(r["formula"].strip()) for r in rows[start:start + 8]]
-            fresh += polisher.fitness(genomes)
             images = render_batch(genomes, polisher.tune_size, polisher.device, **polisher.options)
-            nets += torch.stack([m.values for m in fixed.per_model(images)], 1).tolist()
+            fresh += fitness_of(images, unseen, polisher.naturalness).tolist()
+            nets += fitness_by_network(images, polisher.fixed, polisher.naturalness)[1].T.tolist()
         last = {}
         for row, now, net in zip(rows, fresh, nets):
             polish, p = row["polish"], row["judge"]["probability"]
