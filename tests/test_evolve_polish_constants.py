@@ -99,6 +99,37 @@ def test_the_keep_check_views_are_the_runs_own_never_the_judges(robust_run):
     assert not torch.equal(moved.matrices, fixed.matrices)
 
 
+def test_polish_steps_see_the_polish_view_chances_while_the_check_keeps_the_runs(robust_run,
+                                                                                 monkeypatch):
+    """--polish-thumb / --polish-blur raise the chances of the polish's step views (never below
+    the run's own); the keep check's fixed views stay the run's; thumbnail steps still move the
+    constants by gradient."""
+    seen = []
+    real = constant_polish.tune_constants
+
+    def spy(genomes, objective, *args, **kwargs):
+        result = real(genomes, objective, *args, **kwargs)
+        seen.append((objective, kwargs["view_seed"], result[0][0]))
+        return result
+    monkeypatch.setattr(constant_polish, "tune_constants", spy)
+    run = RunDir.open(robust_run).read_config()
+    assert constant_polish.ConstantPolisher(run, torch.device("cpu")).objective.views.chances == \
+        (0.5, 0.0, 0.5, 0.0)                                     # by default: the run's views
+    config = dataclasses.replace(run, polish_thumb=1.0, polish_blur=0.25)
+    polisher = constant_polish.ConstantPolisher(config, torch.device("cpu"), steps=2,
+                                                tune_size=64)
+    start = parse(crab_formula())
+    polisher.polish(start)
+    (objective, view_seed, tuned), = seen
+    assert objective.views.chances == (0.5, 0.0, 0.5, 1.0)
+    for step in range(3):
+        views = objective.redrawn(view_seed(step)).views
+        assert views.thumb is not None and bool((views.thumb > 0).all())
+    assert polisher.fixed.views.chances == (0.5, 0.0, 0.5, 0.0)
+    assert polisher.fixed.views.thumb is None
+    assert constants_of(tuned) != constants_of(start)
+
+
 def test_a_polish_reports_each_networks_own_fixed_view_score_and_keeps_on_fitness(robust_run):
     """Each network's score on the fixed views is its own class score there (recomputed here one
     network at a time); a polish is kept on the run's fitness, even when one network's score
@@ -144,3 +175,6 @@ def test_view_chances_are_refused_under_the_fooling_search(tmp_path, capsys):
     assert "--view-thumb is ignored here" in capsys.readouterr().err and not out.exists()
     assert main(["evolve", "crab", "--view-blur", "1.5", "--out", str(out)]) == 2
     assert "--view-blur" in capsys.readouterr().err and not out.exists()
+    assert main(["evolve", "crab", "--fooling", "--polish-thumb", "0.5", "--generations", "1",
+                 "--device", "cpu", "--out", str(out)]) == 2
+    assert "--polish-thumb is ignored here" in capsys.readouterr().err and not out.exists()

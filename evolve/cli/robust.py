@@ -5,7 +5,8 @@ from __future__ import annotations
 from evolve.errors import RunError
 
 ROBUST_ONLY = ("models", "views", "class_score", "ensemble", "margin_cap",  # unused by fooling
-               "view_grey", "view_jitter", "view_blur", "view_thumb")
+               "view_grey", "view_jitter", "view_blur", "view_thumb", "polish_thumb",
+               "polish_blur")
 
 
 def robust_values(values: dict, defaults, *, hint: str = "leave out --fooling") -> dict:

@@ -3,8 +3,9 @@
 DeepDream's pixel steps buy one network and lose the others (issue 20: the README's polished
 record went from crab on 9 % to 38 % of Lite0's views while another family's rank fell from
 182 to 376). This polish keeps what the run bought: Adam on a record's constants under the
-run's own objective — its networks, its class score, its view chances and figure grounds, views
-redrawn every step — rendered larger than the run scored, so the result is still a formula.
+run's own objective — its networks, its class score, its view chances (with at least
+--polish-thumb thumbnails and --polish-blur blurred views) and figure grounds, views redrawn
+every step — rendered larger than the run scored, so the result is still a formula.
 The tuned constants are kept only if the run's fitness on a fixed view set drawn from the run's
 seed is no lower (never the judge's views: those crops stay held out too); each network's own
 score there is written beside it. The judge (the run's --judge on its fixed views) is reported
@@ -28,8 +29,8 @@ from evolve.runfolder.gallery import build_gallery
 from evolve.runfolder.judge import judged, make_judge, robust_bar
 from evolve.runfolder.rundir import RunDir, write_json
 from evolve.search.loop import make_naturalness
-from evolve.search.robust import (build_objective, drawn_genome, is_robust, render_options,
-                                  view_chances, view_seed)
+from evolve.search.robust import (build_objective, drawn_genome, is_robust,
+                                  polish_view_chances, render_options, view_chances, view_seed)
 from evolve.search.tuning import tune_constants
 
 POLISH_STEPS = 40          # Adam steps per record
@@ -124,8 +125,11 @@ class ConstantPolisher:
                  tune_size: int = POLISH_TUNE_SIZE, lr: float = POLISH_LR):
         self.config, self.device = config, device
         self.steps, self.tune_size, self.lr = steps, tune_size, lr
-        self.objective, _ = build_objective(config, device)
-        self.fixed = self.objective.with_views(
+        objective, _ = build_objective(config, device)
+        chances = polish_view_chances(config)                   # each step redraws its views
+        self.objective = objective if chances == view_chances(config) else objective.with_views(
+            draw_views(config.views, view_seed(config.seed, POLISH_GENERATION), **chances))
+        self.fixed = objective.with_views(
             draw_views(FIXED_VIEWS, view_seed(config.seed, FIXED_GENERATION),
                        **view_chances(config)))
         self.naturalness, self.options = make_naturalness(config), render_options(config)

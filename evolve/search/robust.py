@@ -82,6 +82,14 @@ def view_chances(config: RunConfig) -> dict[str, float]:
             "blur": config.view_blur, "thumb": config.view_thumb}
 
 
+def polish_view_chances(config: RunConfig) -> dict[str, float]:
+    """The chances of a harvest polish's step views: the run's, with at least --polish-thumb
+    thumbnails and --polish-blur blurred views (steps seen at other scales carry further)."""
+    chances = view_chances(config)
+    return {**chances, "thumb": max(chances["thumb"], config.polish_thumb),
+            "blur": max(chances["blur"], config.polish_blur)}
+
+
 def scoring_networks(config: RunConfig) -> list[str]:
     """The networks whose scores selection sees: the ensemble under the robust search, else
     --model alone (fooling, a layer target). Run files name these."""

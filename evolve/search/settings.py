@@ -279,6 +279,11 @@ class RunConfig:
     view_thumb: float = setting(0.0, "chance that a training view is a thumbnail (seen at "
                                 "10-30 % of its side, then enlarged)", "robust", low=0.0,
                                 high=1.0)
+    polish_thumb: float = setting(0.0, "a harvest polish's own views: at least this chance of a "
+                                  "thumbnail (the check's fixed views stay the run's)", "robust",
+                                  low=0.0, high=1.0)
+    polish_blur: float = setting(0.0, "a harvest polish's own views: at least this chance of a "
+                                 "blurred view", "robust", low=0.0, high=1.0)
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
