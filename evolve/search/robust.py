@@ -84,7 +84,8 @@ def view_chances(config: RunConfig) -> dict[str, float]:
 
 def polish_view_chances(config: RunConfig) -> dict[str, float]:
     """The chances of a harvest polish's step views: the run's, with at least --polish-thumb
-    thumbnails and --polish-blur blurred views (steps seen at other scales carry further)."""
+    thumbnails and --polish-blur blurred views (meant to carry further; on seed 86 they cost the
+    judge more: docs/measurements.md, wave 24)."""
     chances = view_chances(config)
     return {**chances, "thumb": max(chances["thumb"], config.polish_thumb),
             "blur": max(chances["blur"], config.polish_blur)}
