@@ -125,11 +125,8 @@ class ConstantPolisher:
                  tune_size: int = POLISH_TUNE_SIZE, lr: float = POLISH_LR):
         self.config, self.device = config, device
         self.steps, self.tune_size, self.lr = steps, tune_size, lr
-        objective, _ = build_objective(config, device)
-        chances = polish_view_chances(config)                   # each step redraws its views
-        self.objective = objective if chances == view_chances(config) else objective.with_views(
-            draw_views(config.views, view_seed(config.seed, POLISH_GENERATION), **chances))
-        self.fixed = objective.with_views(
+        self.objective, _ = build_objective(config, device, chances=polish_view_chances(config))
+        self.fixed = self.objective.with_views(
             draw_views(FIXED_VIEWS, view_seed(config.seed, FIXED_GENERATION),
                        **view_chances(config)))
         self.naturalness, self.options = make_naturalness(config), render_options(config)

@@ -48,10 +48,12 @@ def is_robust(config: RunConfig) -> bool:
 
 
 def build_objective(config: RunConfig, device: torch.device, model=None,
-                    classes: list[int] | None = None) -> tuple[object, object]:
+                    classes: list[int] | None = None,
+                    chances: dict[str, float] | None = None) -> tuple[object, object]:
     """(objective, first model) for config; models load (and fail) before anything is written.
     `model`: an already loaded network for the fooling objective (tests pass theirs);
-    `classes`: the robust objective's target classes instead of config.target's (explore).
+    `classes`: the robust objective's target classes instead of config.target's (explore);
+    `chances`: its views' appearance chances instead of the run's (a polish's own).
 
     Raises:
         ScorerError: an unknown class, layer or model.
@@ -66,7 +68,8 @@ def build_objective(config: RunConfig, device: torch.device, model=None,
     except ModelUnavailableError as error:
         raise RunError(f"{error}; or search with the embedded model alone: --models "
                        "efficientnet-lite0 --judge none (or --fooling)") from None
-    views = (draw_views(config.views, view_seed(config.seed, 0), **view_chances(config))
+    views = (draw_views(config.views, view_seed(config.seed, 0),
+                        **(chances or view_chances(config)))
              if config.views else no_views())
     objective = EnsembleObjective(models, config.target if classes is None else classes, views,
                                   kind=config.class_score, combine=config.ensemble,
