@@ -137,7 +137,7 @@ def test_a_polish_reports_each_networks_own_fixed_view_score_and_keeps_on_fitnes
     config = dataclasses.replace(RunDir.open(robust_run).read_config(),
                                  models="efficientnet-lite0,efficientnet-lite1")
     polisher = constant_polish.ConstantPolisher(config, torch.device("cpu"), steps=3,
-                                                tune_size=64, lr=0.002)
+                                                tune_size=64, lr=0.005)
     start = parse(crab_formula())
     outcomes = [polisher.polish(start, draw=draw) for draw in range(6)]
     for outcome in outcomes:

@@ -64,6 +64,22 @@ def test_tuning_raises_fitness_and_the_written_back_formula_rerenders(lite0):
     assert torch.allclose(again, torch.tensor(fitness), rtol=1e-4, atol=1e-6)
 
 
+def test_tail_mean_returns_the_mean_of_the_last_steps_constants(lite0):
+    """tail_mean k: the mean of the constants after each of the last k steps, which are the
+    constants a run of each shorter length ends with (tail_mean 1: the last step's)."""
+    random.seed(5)
+    genome = parse(sine_sum_formula(3))
+    objective = make_objective("crab", lite0)
+
+    def tuned(steps, tail):
+        (one,), _ = tune_constants([genome], objective, None, size=48, device="cpu",
+                                   steps=steps, lr=0.05, tail_mean=tail)
+        return torch.tensor(constants_of(one))
+    ends = [tuned(steps, 1) for steps in (3, 4, 5)]
+    assert not torch.allclose(ends[0], ends[2])                    # the steps did move them
+    assert torch.allclose(tuned(5, 3), torch.stack(ends).mean(0), atol=1e-6)
+    assert not torch.allclose(tuned(5, 3), ends[2], atol=1e-4)
+
 def test_every_start_form_is_a_capacity_rich_formula_that_renders_and_round_trips():
     random.seed(2)
     for form in START_FORMS:

@@ -28,7 +28,8 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                    view_seed: Callable[[int], int] | None = None,
                    should_stop: Callable[[], bool] | None = None,
                    render_options: dict | None = None, max_frequency: float = 0.0,
-                   first_candidate: int = 0) -> tuple[list[Genome], list[float]]:
+                   first_candidate: int = 0,
+                   tail_mean: int = 0) -> tuple[list[Genome], list[float]]:
     """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen.
 
     `lr` is one learning rate, or one per genome (a batch can try one genome at two rates).
@@ -38,6 +39,9 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     x, y or r (genart.regularity.coordinate_coefficients) to ±max_frequency after each step.
     `first_candidate` 1: the starting constants are no candidate (a caller that holds the
     result against its start on views of its own; else the start's lucky views can win).
+    `tail_mean` k > 0: return the mean of the constants after each of the last k steps instead
+    of the best seen (Polyak averaging: one step's easy views pick no winner); its fitness is
+    then the last step's, the mean itself unscored.
 
     Returns the tuned copies (fitness not set) and the fitness each had when its constants were
     scored — never below its starting fitness when the starting point is one of the candidates
@@ -58,6 +62,7 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     limits = [_frequency_limits(g, max_frequency, device) for g in chosen] if max_frequency else []
     best_values = [p.detach().clone() for p in params]
     best_fitness = torch.full((len(chosen),), float("-inf"))
+    tail = [torch.zeros_like(p) for p in params]
     for step in range(steps + 1):                   # the last pass only scores the last step
         abandon_if_asked(should_stop)
         with torch.set_grad_enabled(step < steps):  # (so it records no graph for a backward)
@@ -77,6 +82,11 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
         optimiser.step()
         if max_frequency > 0:
             _clamp_frequencies(params, limits)
+        if step >= steps - tail_mean:
+            for total, p in zip(tail, params):
+                total += p.detach() / min(tail_mean, steps)
+    if tail_mean > 0:
+        best_values, best_fitness = tail, fitness.detach().cpu()
     for k, i in enumerate(tunable):
         result[i] = with_constants(genomes[i], best_values[k].cpu().tolist())
         best[i] = float(best_fitness[k])
