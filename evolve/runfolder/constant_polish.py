@@ -7,8 +7,8 @@ run's own objective — its networks, its class score, its view chances (with at
 --polish-thumb thumbnails and --polish-blur blurred views) and figure grounds, views redrawn
 every step — rendered larger than the run scored, so the result is still a formula. The tuned
 constants are the mean over the second half of the steps (Polyak averaging): the best seen, each
-under its own step's views, was the luckiest draw, and on seeds 86 and 87 the mean carried further
-to the judge (docs/measurements.md, wave 25).
+under its own step's views, was the luckiest draw; the mean gained more on unseen views and, on
+young harvests, a little more on the judge (docs/measurements.md, wave 25).
 The tuned constants are kept only if the run's fitness on a fixed view set drawn from the run's
 seed is no lower (never the judge's views: those crops stay held out too); each network's own
 score there is written beside it. The judge (the run's --judge on its fixed views) is reported
