@@ -30,7 +30,8 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                    render_options: dict | None = None, max_frequency: float = 0.0,
                    first_candidate: int = 0,
                    tail_mean: int = 0) -> tuple[list[Genome], list[float]]:
-    """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen.
+    """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen (or,
+    with `tail_mean`, their mean over the last steps).
 
     `lr` is one learning rate, or one per genome (a batch can try one genome at two rates).
     `view_seed(step)`: the seed of step's views when the objective redraws them (else unused).
