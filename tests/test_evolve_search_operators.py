@@ -80,6 +80,7 @@ def test_tail_mean_returns_the_mean_of_the_last_steps_constants(lite0):
     assert torch.allclose(tuned(5, 3), torch.stack(ends).mean(0), atol=1e-6)
     assert not torch.allclose(tuned(5, 3), ends[2], atol=1e-4)
 
+
 def test_every_start_form_is_a_capacity_rich_formula_that_renders_and_round_trips():
     random.seed(2)
     for form in START_FORMS:

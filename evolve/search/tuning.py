@@ -63,7 +63,8 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     limits = [_frequency_limits(g, max_frequency, device) for g in chosen] if max_frequency else []
     best_values = [p.detach().clone() for p in params]
     best_fitness = torch.full((len(chosen),), float("-inf"))
-    tail = [torch.zeros_like(p) for p in params]
+    if tail_mean > 0:                               # the mean replaces the best seen
+        best_values, first_candidate = [torch.zeros_like(p) for p in params], steps + 1
     for step in range(steps + 1):                   # the last pass only scores the last step
         abandon_if_asked(should_stop)
         with torch.set_grad_enabled(step < steps):  # (so it records no graph for a backward)
@@ -84,10 +85,10 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
         if max_frequency > 0:
             _clamp_frequencies(params, limits)
         if step >= steps - tail_mean:
-            for total, p in zip(tail, params):
+            for total, p in zip(best_values, params):
                 total += p.detach() / min(tail_mean, steps)
     if tail_mean > 0:
-        best_values, best_fitness = tail, fitness.detach().cpu()
+        best_fitness = fitness.detach().cpu()
     for k, i in enumerate(tunable):
         result[i] = with_constants(genomes[i], best_values[k].cpu().tolist())
         best[i] = float(best_fitness[k])
