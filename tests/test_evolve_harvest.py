@@ -323,6 +323,27 @@ def test_a_polish_round_that_makes_a_harvest_a_twin_of_another_is_not_kept(tmp_p
     session.run._lock_file.close()
 
 
+def test_rounds_come_every_generation_once_eight_harvests_are_in_hand(tmp_path):
+    """A night's later hours go to its crabs: with few harvests a round is due every third
+    generation, with 8 in hand every generation, so generation 7 polishes harvest 0 again."""
+    from evolve.runfolder.harvest import polish_round, round_every
+    from evolve.runfolder.session import harvest_at_bar
+
+    assert [round_every(n) for n in (0, 3, 4, 7, 8, 20)] == [3, 3, 2, 2, 1, 1]
+    session, crab = polishing_session(tmp_path, steps=0)
+    portfolio = session.evolution.portfolio
+    assert harvest_at_bar(session)
+    session.config = session.evolution.config = RunConfig(
+        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 0})
+    session.evolution.generation = 7
+    assert not polish_round(session) and [h.rounds for h in portfolio.harvests] == [1]
+    for _ in range(7):
+        portfolio.harvest(str(crab), form=str(crab))             # twins: each round is lost
+    polish_round(session)
+    assert [h.rounds for h in portfolio.harvests] == [2] + [1] * 7
+    session.run._lock_file.close()
+
+
 def test_after_a_harvest_the_lineage_looks_for_siblings_sibling_generations_without_a_gain():
     """--sibling-generations shortens the stall clock once a lineage has harvested, and only
     then; the count of the lineage's harvests that decides it survives a checkpoint."""

@@ -17,8 +17,10 @@ from evolve.search.loop import assign, scalar
 from evolve.search.robust import drawn_genome
 
 log = logging.getLogger(__name__)
-ROUND_EVERY = 3       # generations between polish rounds (when nothing was harvested): each
-                      # is a 40-step polish, about half a 256-px generation on two CPU cores
+ROUND_EVERY = 3       # generations between polish rounds (when nothing was harvested) while few
+                      # crabs are in hand: each is a 40-step polish, about half a 256-px
+                      # generation on two CPU cores
+ROUND_RAMP = 4        # every ROUND_RAMP harvests in hand take a generation off that gap, to 1
 ROUND_DRAW = 1000     # round k of harvest i polishes under draw k·ROUND_DRAW + i (first: i)
 
 
@@ -66,7 +68,7 @@ def harvest_at_bar(session) -> bool:
 
 
 def polish_round(session) -> bool:
-    """--harvest-rounds: every ROUND_EVERY-th generation, a harvest (Portfolio.due_round: by
+    """--harvest-rounds: every round_every-th generation, a harvest (Portfolio.due_round: by
     turns the one with the fewest rounds and the fittest) is polished once more under views of
     its own; kept when the run's networks score it no lower on the fixed views and it still
     meets the bar and is no twin of another harvest (polish must not merge two crabs into one),
@@ -75,7 +77,7 @@ def polish_round(session) -> bool:
     judge is consulted. True when it was kept."""
     evolution, config = session.evolution, session.config
     if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
-            or evolution.generation % ROUND_EVERY):
+            or evolution.generation % round_every(len(evolution.portfolio.harvests))):
         return False
     portfolio = evolution.portfolio
     index = portfolio.due_round(config.harvest_rounds)
@@ -100,6 +102,13 @@ def polish_round(session) -> bool:
                              str(polished))
     write_record(session, polished, best_path=False)
     return True
+
+
+def round_every(harvests: int) -> int:
+    """Generations between polish rounds with `harvests` in hand: every third while there are
+    few, every generation from 8 on, so each harvest's turns do not thin as the night's
+    portfolio grows and its later hours go to raising the crabs it holds."""
+    return max(1, ROUND_EVERY - harvests // ROUND_RAMP)
 
 
 def fixed_fitness(genome) -> float | None:
