@@ -114,8 +114,9 @@ FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 
 # kept when the run's networks score it no lower): on the 8 hours of seeds 59–66 the judge's p
 # of 31 polished first-half harvests rose on 24, mean +0.064 (docs/measure/polish_climb.py);
 # after six rounds it stood higher than after one on 5 of 6 (docs/measure/polish_rounds.py), so
-# the night goes on polishing its harvests, a round every third generation that harvests none,
-# with no end: capped at 6 (seed 68), the best harvests had spent their rounds by minute 25.
+# the night goes on polishing its harvests, a round every third generation that harvests none
+# (more often as harvests accumulate: every generation from 8; wave 26), with no end: capped
+# at 6 (seed 68), the best harvests had spent their rounds by minute 25.
 # After a harvest the lineage looks for siblings 4 generations without a gain, not 8: on seeds
 # 70–75 the last 4 of those 8 bought 15 of 69 harvests in 85 of 360 minutes, less than new
 # lineages buy in that time (2.2 firsts per 10 minutes; docs/measurements.md wave 19). Ending a
