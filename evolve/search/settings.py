@@ -243,7 +243,7 @@ class RunConfig:
                                   "(a crab search: 40)", "search", low=0, high=10000)
     harvest_rounds: int = setting(1, "polish rounds each harvest gets in all, 0 for no end: "
                                   "a generation that harvests nothing (every third, every "
-                                  "second from 4 harvests, each from 8), by turns the "
+                                  "second from 4 harvests, every one from 8), by turns the "
                                   "harvest with the fewest and the fittest is polished again "
                                   "and, when kept, recorded anew (a crab search: 0)", "search",
                                   low=0, high=1000)
