@@ -224,6 +224,18 @@ def polishing_session(tmp_path, steps: int):
     return session, crab
 
 
+def harvested_for_rounds(tmp_path, rounds: int):
+    """polishing_session's crab harvested unpolished, then the run set to polish later rounds
+    (6 steps each, `rounds` in all): (session, crab, portfolio)."""
+    from evolve.runfolder.session import harvest_at_bar
+
+    session, crab = polishing_session(tmp_path, steps=0)
+    assert harvest_at_bar(session)
+    session.config = session.evolution.config = RunConfig(
+        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": rounds})
+    return session, crab, session.evolution.portfolio
+
+
 def test_a_harvest_is_polished_through_its_constants_and_recorded_at_the_bar(tmp_path):
     """--harvest-polish: the harvest recorded is the crab with tuned constants (the same tree),
     scored no lower by the run's networks on fixed views, and it meets the real bar itself."""
@@ -270,15 +282,10 @@ def test_a_harvest_is_polished_again_in_later_rounds_recorded_anew_and_restored(
     checkpoint, and a harvest that has had its rounds is left alone."""
     from evolve.runfolder.harvest import ROUND_EVERY, polish_round
     from evolve.runfolder.judge import robust_bar
-    from evolve.runfolder.session import harvest_at_bar
 
-    session, crab = polishing_session(tmp_path, steps=0)
-    portfolio = session.evolution.portfolio
-    assert harvest_at_bar(session)
+    session, crab, portfolio = harvested_for_rounds(tmp_path, rounds=2)
     assert [(h.formula, h.form, h.rounds) for h in portfolio.harvests] == \
         [(str(crab), str(crab), 1)]                     # mirror off: drawn as held
-    session.config = session.evolution.config = RunConfig(
-        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 2})
     session.evolution.generation = ROUND_EVERY + 1                 # not a round's generation
     records = session.records
     assert not polish_round(session) and session.records == records
@@ -308,14 +315,9 @@ def test_a_polish_round_that_makes_a_harvest_a_twin_of_another_is_not_kept(tmp_p
     alone (the test above), is not kept while harvest 1 holds the same picture — no record, its
     picture unchanged, the round counted as missed."""
     from evolve.runfolder.harvest import ROUND_EVERY, polish_round
-    from evolve.runfolder.session import harvest_at_bar
 
-    session, crab = polishing_session(tmp_path, steps=0)
-    portfolio = session.evolution.portfolio
-    assert harvest_at_bar(session)
+    session, crab, portfolio = harvested_for_rounds(tmp_path, rounds=2)
     portfolio.harvest(str(crab), form=str(crab))                   # a twin, harvested as one
-    session.config = session.evolution.config = RunConfig(
-        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 2})
     session.evolution.generation, records = ROUND_EVERY, session.records
     assert not polish_round(session) and session.records == records
     assert [(h.formula, h.rounds, h.misses) for h in portfolio.harvests] == \
@@ -327,14 +329,9 @@ def test_rounds_come_every_generation_once_eight_harvests_are_in_hand(tmp_path):
     """A night's later hours go to its crabs: with few harvests a round is due every third
     generation, with 8 in hand every generation, so generation 7 polishes harvest 0 again."""
     from evolve.runfolder.harvest import polish_round, round_every
-    from evolve.runfolder.session import harvest_at_bar
 
     assert [round_every(n) for n in (0, 3, 4, 7, 8, 20)] == [3, 3, 2, 2, 1, 1]
-    session, crab = polishing_session(tmp_path, steps=0)
-    portfolio = session.evolution.portfolio
-    assert harvest_at_bar(session)
-    session.config = session.evolution.config = RunConfig(
-        **{**session.config.to_json(), "harvest_polish": 6, "harvest_rounds": 0})
+    session, crab, portfolio = harvested_for_rounds(tmp_path, rounds=0)
     session.evolution.generation = 7
     assert not polish_round(session) and [h.rounds for h in portfolio.harvests] == [1]
     for _ in range(7):

@@ -65,11 +65,12 @@ def tuned_of_each_polish(around=None) -> list:
     return tuned
 
 
-def polished_once(polisher, judge, genome, draw: int, tuned: list) -> tuple[tuple, str]:
-    """One more polish of `genome`: (kept, fixed-view fitness change, judge p change, the tuned
-    constants' judge p change whether kept or not; unkept: no change) and a printed part."""
+def polished_once(polisher, judge, genome, before: float, draw: int,
+                  tuned: list) -> tuple[tuple, str]:
+    """One more polish of `genome` (judge p `before`): (kept, fixed-view fitness change, judge p
+    change, the tuned constants' judge p change whether kept or not; unkept: no change) and a
+    printed part."""
     start = time.time()
-    before = judge.score(genome)["probability"]
     outcome = polisher.polish(genome, draw=draw)
     kept = outcome.genome is not genome
     after = judge.score(outcome.genome)["probability"] if kept else before
@@ -103,15 +104,15 @@ def compared(runs: list[Path], per_run: int, start: str, setups, tuned: list) ->
         judge, made = make_judge(config, torch.device("cpu")), setups(config)
         for index, form in enumerate(harvest_forms(run, per_run, start)):
             genome = parse(form)
-            line = []
+            before, line = judge.score(genome)["probability"], []
             for name, (polisher, prepare) in made.items():
                 if prepare:
                     prepare(index)
-                row, text = polished_once(polisher, judge, genome, DRAW + index, tuned)
+                row, text = polished_once(polisher, judge, genome, before, DRAW + index, tuned)
                 results.setdefault(name, []).append(row)
                 line.append(f"{name} {text}")
-            print(f"{run.name} harvest {index}: judge {judge.score(genome)['probability']:.3f}; "
-                  + "; ".join(line), flush=True)
+            print(f"{run.name} harvest {index}: judge {before:.3f}; " + "; ".join(line),
+                  flush=True)
     return results
 
 

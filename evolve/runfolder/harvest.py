@@ -76,10 +76,10 @@ def polish_round(session) -> bool:
     against it from then on. The judge's bar is the harvest's; nothing else of the
     judge is consulted. True when it was kept."""
     evolution, config = session.evolution, session.config
-    if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
-            or evolution.generation % round_every(len(evolution.portfolio.harvests))):
-        return False
     portfolio = evolution.portfolio
+    if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
+            or evolution.generation % round_every(len(portfolio.harvests))):
+        return False
     index = portfolio.due_round(config.harvest_rounds)
     if index is None:
         return False
