@@ -1,6 +1,7 @@
 """A night's crabs: the robust bar on the real networks (in-run as the audit), any member at it
 harvested, a harvest apart from every earlier one, and a new lineage may be bred from the
 harvested pictures (stepping stones), on real renders."""
+import dataclasses
 import difflib
 import json
 import random
@@ -13,7 +14,7 @@ import torch
 from evolve.search import operators
 from evolve.search.loop import make_variation
 from evolve.search.parents import first_population, lineage_population
-from evolve.search.portfolio import APART, Portfolio
+from evolve.search.portfolio import Portfolio
 from evolve.search.rng import seed_everything
 from evolve.search.settings import RunConfig
 from genart import constants_of, parse, render_batch, with_constants
@@ -36,6 +37,7 @@ def nudged(genome, scale: float):
 
 
 def test_a_picture_is_apart_only_from_pictures_it_differs_from_by_pixels():
+    """Apart: a mean |Δ| of the 64-px renders above --harvest-apart, whatever that is set to."""
     portfolio = Portfolio(CONFIG, CPU)
     flat_blue = parse("rgb(-0.9, -0.9, 0.9)")
     assert portfolio.apart(CRAB)                                  # nothing harvested yet
@@ -43,8 +45,12 @@ def test_a_picture_is_apart_only_from_pictures_it_differs_from_by_pixels():
     twin, other = nudged(CRAB, 1.002), flat_blue
     images = render_batch([mirrored_formula(g) for g in (CRAB, twin, other)], 64, CPU)
     gaps = [float((images[0] - i).abs().mean()) for i in images[1:]]
-    assert gaps[0] <= APART < gaps[1]                             # the rule, computed here
+    assert gaps[0] <= CONFIG.harvest_apart < gaps[1]              # the rule, computed here
     assert [portfolio.apart(g) for g in (CRAB, twin, other)] == [False, False, True]
+    for apart, other_is_new in ((gaps[1] - 0.01, True), (gaps[1] + 0.01, False)):
+        strict = Portfolio(dataclasses.replace(CONFIG, harvest_apart=apart), CPU)
+        strict.restore(portfolio.to_json(), 0)
+        assert strict.apart_all([twin, other]) == [False, other_is_new]
     restored = Portfolio(CONFIG, CPU)
     restored.restore(portfolio.to_json(), 0)
     assert not restored.apart(twin) and restored.apart(other)     # renders rebuilt on resume

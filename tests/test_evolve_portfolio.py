@@ -378,7 +378,6 @@ def test_a_lineage_goes_on_after_a_harvest_until_it_has_made_lineage_harvests(mo
     ends as the uninterrupted one."""
     from evolve.runfolder import judge
     from evolve.runfolder.session import drive, resume_run
-    from evolve.search.portfolio import APART
 
     monkeypatch.setattr(judge, "AUDIT_VIEWS", 4)
     monkeypatch.setattr(judge, "BAR_TOP1", 0.0)
@@ -391,7 +390,8 @@ def test_a_lineage_goes_on_after_a_harvest_until_it_has_made_lineage_harvests(mo
     harvested = [parse(f) for f in state["portfolio"]["harvested"]]
     images = render_batch(harvested, 64, CPU)
     gaps = (images[None] - images[:, None]).abs().mean(dim=(2, 3, 4))
-    assert (gaps + torch.eye(len(harvested)) > APART).all()
+    apart = json.loads((out / "config.json").read_text())["harvest_apart"]
+    assert (gaps + torch.eye(len(harvested)) > apart).all()
     stopped = harvest_run(tmp_path / "stopped", stop_at=1, lineage_harvests=2)
     session = resume_run(stopped)
     drive(session)

@@ -1,14 +1,14 @@
 """Polish rounds that merged two crabs (issue 21): replays a run's records in order, each
 harvest's picture its latest recorded one, and lists the kept polishes (the first, at harvest,
-too) whose new picture was a twin (mean |Δ| at 64 px ≤ the search's APART) of another harvest's
-picture at that moment: the polishes that e47308a's rule (`polish.twin`) no longer keeps.
+too) whose new picture was a twin (mean |Δ| at 64 px ≤ the run's --harvest-apart) of another
+harvest's picture at that moment: the polishes that e47308a's rule (`polish.twin`) no longer keeps.
 usage: python docs/measure/merged_rounds.py RUN [RUN ...]"""
+import json
 import sys
 from pathlib import Path
 
 import torch
 
-from evolve.search.portfolio import APART
 from genart import parse, render_batch
 from speed_summary import harvest_rows, later_round
 
@@ -16,12 +16,13 @@ from speed_summary import harvest_rows, later_round
 def main() -> None:
     for run in map(Path, sys.argv[1:]):
         rows = harvest_rows(run)
+        apart = json.loads((run / "config.json").read_text()).get("harvest_apart", 0.1)
         images = render_batch([parse(r["formula"]) for r in rows], 64, torch.device("cpu"))
         pictures, merges = {}, []
         for row, image in zip(rows, images):
             index = row["polish"]["harvest"]
             twins = [j for j, other in pictures.items()
-                     if j != index and float((image - other).abs().mean()) <= APART]
+                     if j != index and float((image - other).abs().mean()) <= apart]
             merges += [(index, j, row["polish"]["round"]) for j in twins]
             pictures[index] = image
         said = ", ".join(f"{i}~{j} at round {r}" for i, j, r in merges) or "none"

@@ -39,7 +39,6 @@ from evolve.search.settings import RunConfig
 DESCRIPTOR_SIZE = 64      # render side the descriptors are computed at (cheap, and enough)
 CACHE = 4096              # formulas whose niche is remembered (elites recur every generation)
 CHECKED = 512             # formulas remembered (by digest) as already held against the bar
-APART = 0.1               # mean |Δ| of two renders at DESCRIPTOR_SIZE: distinct pictures (audit's)
 TWIN_COST = 10.0          # fitness (margin units) a twin of a harvested picture loses
 STUCK_ROUNDS = 4          # rounds in a row not kept: the fittest's turns pass to the next fittest
 KEY = re.compile(r"[0-9a-f]{16}")                          # a digest, as formula_key writes it
@@ -198,8 +197,8 @@ class Portfolio:
 
     def apart(self, genome: Genome) -> bool:
         """Whether a genome's picture (as drawn: mirrored under --symmetry mirror) differs from
-        every one harvested so far by more than APART: a twin of a harvested crab is no new
-        crab, so its lineage goes on."""
+        every one harvested so far by more than --harvest-apart: a twin of a harvested crab is
+        no new crab, so its lineage goes on."""
         return self.apart_all([genome])[0]
 
     def apart_all(self, genomes: list[Genome], besides: int | None = None) -> list[bool]:
@@ -212,7 +211,7 @@ class Portfolio:
             self._harvest_images = self._renders([parse(f) for f in self.harvested])
         images = self._renders([drawn_genome(self.config, g) for g in genomes])  # (N, 3, S, S)
         gaps = (self._harvest_images[others][None] - images[:, None]).abs().mean(dim=(2, 3, 4))
-        return (gaps > APART).all(dim=1).tolist()
+        return (gaps > self.config.harvest_apart).all(dim=1).tolist()
 
     def shun_twins(self, genomes: list[Genome]) -> None:
         """Scored genomes whose pictures are twins of a harvest lose TWIN_COST of fitness, so
