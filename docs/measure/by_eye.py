@@ -1,7 +1,8 @@
 """How many of a run's harvests a person tells apart, by proxy: each harvest's latest picture
 (as harvest_sheet.png shows it), counted greedily in order when its 64-px render differs from
 every counted one by a mean |Δ| above a threshold: portfolio_summary's DISTINCT (0.1, the
-search's own rule) and higher ones, to set against counts made by eye on the sheets.
+audit's rule), the crab search's --harvest-apart (0.14) and higher ones, to set against counts
+made by eye on the sheets.
 `--sheet`: also writes RUN/latest_sheet.png, those pictures at 256 px (harvest_audit's sheet,
 without its audit), named by record, lineage, round and the judge's p.
 usage: python docs/measure/by_eye.py [--sheet] RUN [RUN ...]"""
@@ -11,7 +12,7 @@ from pathlib import Path
 from portfolio_summary import distinct, save_harvest_sheet
 from speed_summary import harvest_rows
 
-THRESHOLDS = (0.1, 0.15, 0.19, 0.22)
+THRESHOLDS = (0.1, 0.14, 0.15, 0.19, 0.22)
 
 
 def main() -> None:
