@@ -184,7 +184,7 @@ def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
     assert (crab.start_form, crab.symmetry, crab.template) == ("figure", "mirror", "crab")
     assert (crab.max_frequency, crab.view_grey, crab.size) == (4.0, 0.25, 256)
     assert (crab.harvest, crab.lineage_harvests, crab.sibling_generations, crab.harvest_polish,
-            crab.harvest_rounds, crab.harvest_apart) == (True, 3, 4, 40, 0, 0.14)
+            crab.harvest_rounds) == (True, 3, 4, 40, 0)
     assert (crab.tune_lr, crab.tune_share) == (0.01, 0.125)
     goldfish = evolve_config(parse(["evolve", "goldfish"]))
     assert (goldfish.start_form, goldfish.symmetry, goldfish.template) == \
@@ -194,11 +194,10 @@ def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
                                     "--template", "none", "--max-frequency", "0",
                                     "--view-grey", "0", "--size", "128",
                                     "--harvest-polish", "0", "--harvest-rounds", "1",
-                                    "--harvest-apart", "0.1",
                                     "--tune-lr", "0.1", "--tune-share", "0.25"]))
     defaults = RunConfig(target="crab")
     for name in ("start_form", "symmetry", "template", "max_frequency", "view_grey", "size",
-                 "harvest_polish", "harvest_rounds", "harvest_apart", "tune_lr", "tune_share"):
+                 "harvest_polish", "harvest_rounds", "tune_lr", "tune_share"):
         assert getattr(explicit, name) == getattr(defaults, name), name
 
 

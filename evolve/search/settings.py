@@ -236,8 +236,9 @@ class RunConfig:
                                        "before its lineage ends without the next sibling (0: "
                                        "--stall-generations; a crab search: 4)", "search", low=0)
     harvest_apart: float = setting(0.1, "mean |Δ| of two 64-px renders above which a picture is "
-                                   "a new crab, not a twin of a harvest (the audit's 0.1; a "
-                                   "crab search: 0.14)", "search", low=0.0, high=2.0)
+                                   "a new crab, not a twin of a harvest (the audit's; 0.14 made "
+                                   "fewer crabs, not more a person tells apart)", "search",
+                                   low=0.0, high=2.0)
     harvest_breed: float = setting(0.0, "share of a new lineage bred from the pictures harvested "
                                    "so far (mutants, crossovers)", "search", low=0.0, high=1.0)
     harvest_polish: int = setting(0, "Adam steps a harvest is polished through its constants "
