@@ -124,7 +124,8 @@ FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 
 # seeds 78 and 79, with 20–22 minutes an hour in lineages that never harvested (wave 20).
 # A twin is still within the audit's 0.1: on the sheets of seeds 89 and 90 the pairs a person
 # calls twins lay 0.103–0.137 apart, but 0.14 (--harvest-apart) made 8 and 6 crabs on fresh seeds
-# 91 and 92, half its lineages ending without one, and no more a person tells apart (wave 27).
+# 91 and 92, 4 and 3 of their 9 lineages ending without one, and no more a person tells apart
+# (wave 27).
 LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest": True,
                     "lineage_harvests": 3, "sibling_generations": 4, "harvest_polish": 40,
                     "harvest_rounds": 0}
