@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from portfolio_summary import distinct, save_harvest_sheet
-from speed_summary import harvest_rows
+from speed_summary import latest_harvests
 
 THRESHOLDS = (0.1, 0.14, 0.15, 0.19, 0.22)
 
@@ -18,12 +18,12 @@ THRESHOLDS = (0.1, 0.14, 0.15, 0.19, 0.22)
 def main() -> None:
     sheet = "--sheet" in sys.argv
     for run in (Path(a) for a in sys.argv[1:] if a != "--sheet"):
-        latest = {row["polish"]["harvest"]: row for row in harvest_rows(run)}
-        counts = [len(distinct(list(latest.values()), apart)[0]) for apart in THRESHOLDS]
+        latest = latest_harvests(run)
+        counts = [len(distinct(latest, apart)[0]) for apart in THRESHOLDS]
         print(f"{run.name}: {len(latest)} harvests; distinct at "
               + ", ".join(f"{t}: {n}" for t, n in zip(THRESHOLDS, counts)))
         if sheet and latest:
-            save_harvest_sheet(list(latest.values()), run / "latest_sheet.png")
+            save_harvest_sheet(latest, run / "latest_sheet.png")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ crab after C generations would cost per first harvest: Σ min(T, C) / #(T ≤ C)
 generations to its first (∞ for one that never made one; exact only for C below the shortest of
 those).
 usage: python docs/measure/lineages.py RUN [RUN ...]"""
-import json
 import sys
 from pathlib import Path
+
+from speed_summary import log_rows
 
 
 def lineages(rows: list[dict]) -> list[dict]:
@@ -29,12 +30,12 @@ CAPS = (6, 8, 10, 12, 15, 20, 30)
 def main() -> None:
     firsts, failed = [], []
     for run in map(Path, sys.argv[1:]):
-        rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        lines = lineages(log_rows(run))
         said = [f"{'X' if l['first'] is None else l['first']}:{l['end'] - l['start']}/"
-                f"{(l['to'] - l['from']) / 60:.0f}m" for l in lineages(rows)]
+                f"{(l['to'] - l['from']) / 60:.0f}m" for l in lines]
         print(f"{run.name}: first harvest:generations/minutes per lineage: {' '.join(said)}")
-        firsts += [l["first"] for l in lineages(rows) if l["first"] is not None]
-        failed += [l["end"] - l["start"] for l in lineages(rows)[:-1] if l["first"] is None]
+        firsts += [l["first"] for l in lines if l["first"] is not None]
+        failed += [l["end"] - l["start"] for l in lines[:-1] if l["first"] is None]
     print(f"{len(firsts)} firsts, {len(failed)} lineages without one (shortest "
           f"{min(failed, default=0)}); generations per first with a cap of C: " + ", ".join(
               f"{c}: {(sum(min(t, c) for t in firsts + failed)) / sum(t <= c for t in firsts):.1f}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from evolve.search.settings import RunConfig
 from genart import parse, render_batch
 from speed_summary import harvest_rows, later_round
 
@@ -16,13 +17,13 @@ from speed_summary import harvest_rows, later_round
 def main() -> None:
     for run in map(Path, sys.argv[1:]):
         rows = harvest_rows(run)
-        apart = json.loads((run / "config.json").read_text()).get("harvest_apart", 0.1)
+        config = RunConfig.from_json(json.loads((run / "config.json").read_text()))
         images = render_batch([parse(r["formula"]) for r in rows], 64, torch.device("cpu"))
         pictures, merges = {}, []
         for row, image in zip(rows, images):
             index = row["polish"]["harvest"]
             twins = [j for j, other in pictures.items()
-                     if j != index and float((image - other).abs().mean()) <= apart]
+                     if j != index and float((image - other).abs().mean()) <= config.harvest_apart]
             merges += [(index, j, row["polish"]["round"]) for j in twins]
             pictures[index] = image
         said = ", ".join(f"{i}~{j} at round {r}" for i, j, r in merges) or "none"

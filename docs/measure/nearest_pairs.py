@@ -8,14 +8,14 @@ from pathlib import Path
 import torch
 
 from genart import parse, render_batch
-from speed_summary import harvest_rows
+from speed_summary import latest_harvests
 
 PAIRS = 25      # closest pairs printed
 
 
 def main() -> None:
     for run in map(Path, sys.argv[1:]):
-        rows = list({row["polish"]["harvest"]: row for row in harvest_rows(run)}.values())
+        rows = latest_harvests(run)
         images = render_batch([parse(r["formula"]) for r in rows], 64, torch.device("cpu"))
         gaps = (images[:, None] - images[None]).abs().mean(dim=(2, 3, 4))
         names = [r["number"] for r in rows]

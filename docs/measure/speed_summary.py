@@ -20,6 +20,11 @@ def harvest_rows(run: Path) -> list[dict]:
             for row in record_rows(run) if row.get("robust_bar") and row.get("polish")]
 
 
+def latest_harvests(run: Path) -> list[dict]:
+    """Each harvest's latest record (its picture after the last kept polish), harvests in order."""
+    return list({row["polish"]["harvest"]: row for row in harvest_rows(run)}.values())
+
+
 def log_rows(run: Path) -> list[dict]:
     """The entries of a run's log.jsonl, one per generation."""
     return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line]
