@@ -210,6 +210,14 @@ def test_lineage_k_starts_from_the_templates_form_k_mod_template_forms():
         assert nearest_forms(config, lineage) == [lineage % 3] * 2
     one = RunConfig(**{**config.to_json(), "template_forms": 1})
     assert nearest_forms(one, 2) == [0, 0]                        # one form: the shore crab
+    drawn = RunConfig(**{**config.to_json(), "template_forms": 0})
+    assert nearest_forms(drawn, 0) == [0, 0]                      # lineage 0: the shore crab
+    seed_everything(1)                                            # later ones: a drawn form
+    copies = lineage_population(drawn, toolbox, variation, [], lambda g: True, 2)[-2:]
+    assert (render_batch(copies, 64, CPU)[:, None] - forms[None]).abs().mean(
+        dim=(2, 3, 4)).min() > 0.07         # a jittered form's copies lie 0.03–0.06 off
+    assert [str(g) for g in copies] != [str(g) for g in lineage_population(
+        drawn, toolbox, variation, [], lambda g: True, 3)[-2:]]
 
 
 def polishing_session(tmp_path, steps: int):

@@ -9,7 +9,7 @@ from skimage import data
 
 from evolve.search import operators
 from evolve.search.operators import Variation, figure_formula, make_toolbox, mutate
-from evolve.search.templates import FORMS, crab_formula, template_population
+from evolve.search.templates import FORMS, crab_formula, lineage_form, template_population
 from evolve.search.tuning import tune_constants
 from genart import (GenartError, constants_of, figure_parts, is_figure, parse, random_genomes,
                     render_batch)
@@ -132,6 +132,21 @@ def test_every_crab_form_is_a_bounded_symmetric_figure_apart_from_the_others():
     assert gaps[pairs].min() > 0.05                                # no two alike
     hues = images.mean(dim=(2, 3))                                 # mean colour per form
     assert torch.cdist(hues, hues)[pairs].min() > 0.03
+
+
+def test_drawn_crab_forms_are_bounded_symmetric_figures_that_differ_by_seed():
+    drawn = [lineage_form(k, 0, seed=93) for k in range(1, 13)]
+    assert lineage_form(0, 0, seed=93) == FORMS[0]                 # lineage 0: the shore crab
+    assert drawn == [lineage_form(k, 0, seed=93) for k in range(1, 13)]   # drawn from the seed
+    assert lineage_form(1, 0, seed=94) != drawn[0]
+    assert all(3 <= len(form.legs) <= 5 for form in drawn)
+    genomes = [parse(crab_formula(form)) for form in drawn]
+    rgba = render_batch(genomes, 64, "cpu", alpha=True)
+    assert torch.all((0.1 < coverage(rgba)) & (coverage(rgba) < 0.45))
+    assert (rgba - rgba.flip(-1)).abs().max() < 1e-4
+    images = render_batch(genomes, 64, "cpu")
+    pairs = ~torch.eye(len(drawn), dtype=torch.bool)
+    assert (images[:, None] - images[None]).abs().mean(dim=(2, 3, 4))[pairs].min() > 0.02
 
 
 def test_tuning_clamps_coordinate_coefficients_to_max_frequency():

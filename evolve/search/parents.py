@@ -31,12 +31,12 @@ def first_population(config: RunConfig, toolbox: base.Toolbox, variation: Variat
                      as_drawn: bool = True, lineage: int = 0) -> list[Genome]:
     """A run's generation 0 (or lineage `lineage`'s): bred from `config.parents` when it has
     some (--from), else the start population (random trees and start-form formulas); a
-    --template share replaces its last slots with copies of the template's form lineage mod
-    --template-forms, the first as drawn if `as_drawn`."""
+    --template share replaces its last slots with copies of the template's form for the lineage
+    (templates.lineage_form), the first as drawn if `as_drawn`."""
     if not config.parents:
         population = operators.initial_population(config.population, config.start())
         copies = template_population(config.template, template_slots(config), as_drawn=as_drawn,
-                                     form=lineage % config.template_forms)
+                                     form=lineage, forms=config.template_forms, seed=config.seed)
         return population[:len(population) - len(copies)] + copies
     return bred_population(config.population, [parse(f) for f in config.parents], toolbox,
                            variation, fresh=config.fresh_share, start=config.start())

@@ -128,7 +128,7 @@ FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 
 # (wave 27).
 LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest": True,
                     "lineage_harvests": 3, "sibling_generations": 4, "harvest_polish": 40,
-                    "harvest_rounds": 0}
+                    "harvest_rounds": 0, "template_forms": 0}
 
 # Issue 21: tune the leader at lr 0.01 alone, not at 0.1 and 0.01 side by side: from the crab
 # template the 0.1 copy beat the 0.01 one in none of seed 90's 25 batches (one tie;

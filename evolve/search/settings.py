@@ -261,7 +261,9 @@ class RunConfig:
     template_share: float = setting(0.25, "share of the first population that is --template "
                                     "copies", "search", low=0.0, high=1.0)
     template_forms: int = setting(1, "lineage k starts from the template's form k mod this "
-                                  "(crab: 5 forms)", "search", low=1, high=len(FORMS))
+                                  "(crab: 5 forms); 0: lineage k > 0 from a crab form drawn "
+                                  "at random (its layout, legs, colour)", "search", low=0,
+                                  high=len(FORMS))
     coverage_low: float = setting(0.15, "figures (--start figure, --template) covering less "
                                   "of the frame than this pay --coverage-cost per unit",
                                   "scoring", low=0.0, high=1.0)

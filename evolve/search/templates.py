@@ -90,16 +90,39 @@ def crab_formula(form: CrabForm = FORMS[0]) -> str:
     return f"figure({colour}, {alpha})"
 
 
-FORMULAS = {"crab": lambda k: crab_formula(FORMS[k % len(FORMS)])}   # template → its k-th form
+
+
+def drawn_form(seed: int) -> CrabForm:
+    """A crab form drawn from `seed` within the span of FORMS (body, claws, three to five legs
+    fanning down a side, eyes, a red to sand colour): lineages that differ in layout, not only
+    in a jitter of one crab's (--template-forms 0)."""
+    rng = random.Random(seed)
+    u = rng.uniform
+    top, bottom = u(5.0, 32.0), u(-50.0, -38.0)
+    n = rng.choice((3, 4, 4, 5))
+    legs = tuple(round(top + (bottom - top) * k / (n - 1) + u(-4.0, 4.0), 3) for k in range(n))
+    return CrabForm(f"drawn-{seed}", body=(u(-0.14, -0.05), u(0.3, 0.52), u(0.22, 0.34)),
+                    claw=u(0.8, 1.2), legs=legs, leg=(u(0.48, 0.64), u(0.2, 0.38), u(0.03, 0.055)),
+                    eyes=u(0.06, 0.17), colour=(u(0.5, 1.5), u(-0.5, 0.6), u(-0.9, 0.1)),
+                    shade=u(0.8, 1.3))
+
+
+def lineage_form(lineage: int, forms: int, seed: int = 0) -> CrabForm:
+    """The crab form lineage `lineage` starts from: FORMS[lineage mod forms], or with forms = 0
+    the first form for lineage 0 and one drawn from (run seed, lineage) for every later one."""
+    if forms == 0 and lineage > 0:
+        return drawn_form(seed * 100_003 + lineage)
+    return FORMS[lineage % (forms or 1) % len(FORMS)]
 
 
 def template_population(name: str, n: int, sigma: float = 0.05, *, as_drawn: bool = True,
-                        form: int = 0) -> list[Genome]:
-    """n copies of template `name`'s `form`-th form: the first as drawn (if `as_drawn`), the
-    rest with every constant jittered (relative sigma). Draws from Python's global `random`."""
+                        form: int = 0, forms: int = len(FORMS), seed: int = 0) -> list[Genome]:
+    """n copies of template `name`'s form for lineage `form` (lineage_form): the first as drawn
+    (if `as_drawn`), the rest with every constant jittered (relative sigma). Jitter draws from
+    Python's global `random`; a drawn form from its own (seed, lineage) generator."""
     if name == "none" or n <= 0:
         return []
-    base = parse(FORMULAS[name](form))
+    base = parse(crab_formula(lineage_form(form, forms, seed)))
     copies = [base] if as_drawn else []
     while len(copies) < n:
         (jittered,) = jitter_constants(base, sigma * random.uniform(0.5, 1.5))
