@@ -126,8 +126,8 @@ FORM_DEFAULTS = {"start_form": "figure", "symmetry": "mirror", "max_frequency": 
 # calls twins lay 0.103–0.137 apart, but 0.14 (--harvest-apart) made 8 and 6 crabs on fresh seeds
 # 91 and 92, 4 and 3 of their 9 lineages ending without one, and no more a person tells apart
 # (wave 27). Lineages from crab forms drawn at random (--template-forms 0) made fewer crabs on
-# fresh seed 93, 3 of its first 7 lineages ending without one, and no more a person tells apart:
-# the search pulls every form to the same dark-red crab (wave 28).
+# fresh seed 93 (8; 3 of its first 8 lineages ended without one) and no more a person tells
+# apart: the search pulls every colour back to dark red (wave 28).
 LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest": True,
                     "lineage_harvests": 3, "sibling_generations": 4, "harvest_polish": 40,
                     "harvest_rounds": 0}

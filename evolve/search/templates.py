@@ -5,7 +5,8 @@ is bilaterally symmetric with or without --symmetry): each shape's "insideness"
 1 − (u/a)² − (v/b)² is positive inside, the alpha is a steep squash of the union (max).
 `--template crab` seeds jittered copies into the first population; jitter moves every
 constant, so the copies differ in pose, size and colour but keep the layout. A template has
-forms (crab: FORMS); under --template-forms n lineage k starts from form k mod n.
+forms (crab: FORMS); under --template-forms n lineage k starts from form k mod n, under 0
+lineages after the first from a form drawn at random (drawn_form).
 """
 from __future__ import annotations
 
@@ -88,8 +89,6 @@ def crab_formula(form: CrabForm = FORMS[0]) -> str:
     shade = f"mul({-form.shade!r}, mul(r, r))"
     colour = f"add(colour({form.colour[0]!r}, {form.colour[1]!r}, {form.colour[2]!r}), {shade})"
     return f"figure({colour}, {alpha})"
-
-
 
 
 def drawn_form(seed: int) -> CrabForm:
