@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from evolve.search.portfolio import DESCRIPTOR_SIZE, pixel_gaps
 from genart import parse, render_batch
 from speed_summary import latest_harvests
 
@@ -16,8 +17,9 @@ PAIRS = 25      # closest pairs printed
 def main() -> None:
     for run in map(Path, sys.argv[1:]):
         rows = latest_harvests(run)
-        images = render_batch([parse(r["formula"]) for r in rows], 64, torch.device("cpu"))
-        gaps = (images[:, None] - images[None]).abs().mean(dim=(2, 3, 4))
+        images = render_batch([parse(r["formula"]) for r in rows], DESCRIPTOR_SIZE,
+                              torch.device("cpu"))
+        gaps = pixel_gaps(images, images)
         names = [r["number"] for r in rows]
         pairs = sorted((float(gaps[i, j]), names[i], names[j])
                        for i in range(len(rows)) for j in range(i + 1, len(rows)))

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from evolve.search.portfolio import DESCRIPTOR_SIZE, pixel_gaps
 from genart import parse, render_batch
 from scorers import load_model
 from speed_summary import latest_harvests
@@ -22,8 +23,8 @@ TWINS = {"hour36-s89": [{5, 9}, {90, 91}, {87, 20}, {89, 28, 55}, {99, 39}, {54,
          "hour41-s94": [{22, 84}, {32, 88}, {49, 65, 78}, {66, 86}]}
 
 
-def gaps(x: torch.Tensor) -> torch.Tensor:
-    return (x[:, None] - x[None]).abs().mean(dim=(2, 3, 4))
+def gaps(images: torch.Tensor) -> torch.Tensor:
+    return pixel_gaps(images, images)
 
 
 def centred(rgba: torch.Tensor, out: int = 48) -> torch.Tensor:
@@ -68,8 +69,8 @@ def main() -> None:
         rows = latest_harvests(RUNS / run)
         names = [int(r["number"]) for r in rows]
         genomes = [parse(r["formula"]) for r in rows]
-        rgba = render_batch(genomes, 64, torch.device("cpu"), alpha=True)
-        rgb = render_batch(genomes, 64, torch.device("cpu"))
+        rgba = render_batch(genomes, DESCRIPTOR_SIZE, torch.device("cpu"), alpha=True)
+        rgb = render_batch(genomes, DESCRIPTOR_SIZE, torch.device("cpu"))
         group = {n: k for k, members in enumerate(groups) for n in members}
         for name, matrix in distances(rgba, rgb, lite0).items():
             for i in range(len(names)):

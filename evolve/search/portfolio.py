@@ -210,7 +210,7 @@ class Portfolio:
         if len(self._harvest_images) != len(self.harvests):      # derived, not in the state
             self._harvest_images = self._renders([parse(f) for f in self.harvested])
         images = self._renders([drawn_genome(self.config, g) for g in genomes])  # (N, 3, S, S)
-        gaps = (self._harvest_images[others][None] - images[:, None]).abs().mean(dim=(2, 3, 4))
+        gaps = pixel_gaps(images, self._harvest_images[others])
         return (gaps > self.config.harvest_apart).all(dim=1).tolist()
 
     def shun_twins(self, genomes: list[Genome]) -> None:
@@ -313,6 +313,12 @@ class Portfolio:
         self.checked = [c if KEY.fullmatch(c) else formula_key(c) for c in checked][-CHECKED:]
         self.harvest_due = data.get("harvest_due", False)
         self.lineage_harvests = data.get("lineage_harvests", 0)
+
+
+def pixel_gaps(images: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
+    """(N, M) mean absolute pixel difference of each image (N, C, S, S) from each other one
+    (M, C, S, S): the twin rule's distance (apart above --harvest-apart, at DESCRIPTOR_SIZE)."""
+    return (images[:, None] - others[None]).abs().mean(dim=(2, 3, 4))
 
 
 def scalar(genome: Genome) -> float:
