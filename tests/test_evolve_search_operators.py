@@ -1,10 +1,12 @@
 """Operators and constant tuning on real genomes, the real renderer and the real model."""
+import difflib
 import random
 
 import torch
 
-from evolve.search.operators import (START_FORMS, Start, Variation, initial_population,
+from evolve.search.operators import (START_FORMS, Start, Variation, grown, initial_population,
                                      jitter_constants, make_toolbox, sine_sum_formula, vary)
+from evolve.search.templates import crab_formula
 from evolve.search.tuning import tune_constants
 from genart import constants_of, parse, render_batch
 from scorers import Naturalness, fitness_of, make_objective
@@ -103,3 +105,21 @@ def test_decorrelated_start_is_mostly_luminance():
             images[:, 1] - images[:, 1].mean(1, keepdim=True)
         return float(((r * g).sum(1) / (r.norm(dim=1) * g.norm(dim=1) + 1e-9)).mean())
     assert channel_correlation("decorrelated") > 0.6 > 0.3 > abs(channel_correlation("sines"))
+
+
+def test_grown_keeps_the_picture_and_adds_zero_weight_constants_that_tuning_moves(lite0):
+    """NEAT-style growth: the same render to the pixel, one colour and two scalar constants
+    more (all zero), drawn from the seed alone; a few Adam steps move every new constant."""
+    crab = parse(crab_formula())
+    bigger = grown(crab, 3, seed=5)
+    assert str(grown(crab, 3, seed=5)) == str(bigger) != str(grown(crab, 3, seed=6))
+    renders = render_batch([crab, bigger], 64, "cpu")
+    assert torch.equal(renders[0], renders[1])
+    old, new = constants_of(crab), constants_of(bigger)
+    inserted = [i for tag, _, _, j, k in difflib.SequenceMatcher(None, old, new).get_opcodes()
+                if tag == "insert" for i in range(j, k)]
+    assert len(new) == len(old) + 5 and len(inserted) == 5
+    assert all(new[i] == 0.0 for i in inserted)
+    (tuned,), _ = tune_constants([bigger], make_objective("crab", lite0), None, size=64,
+                                 device=torch.device("cpu"), steps=3, lr=0.05)
+    assert all(abs(constants_of(tuned)[i]) > 1e-3 for i in inserted)

@@ -14,6 +14,7 @@ from evolve.runfolder.constant_polish import ConstantPolisher, polished_harvest
 from evolve.runfolder.judge import past_screen, screen
 from evolve.runfolder.records import write_record
 from evolve.search.loop import assign, scalar
+from evolve.search.operators import grown
 from evolve.search.robust import drawn_genome
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ ROUND_EVERY = 3       # generations between polish rounds (when nothing was harv
                       # generation on two CPU cores
 ROUND_RAMP = 4        # every ROUND_RAMP harvests in hand take a generation off that gap, to 1
 ROUND_DRAW = 1000     # round k of harvest i polishes under draw k·ROUND_DRAW + i (first: i)
+GROW_AFTER = 2        # --harvest-grow: rounds in a row not kept before a round polishes a grown form
 
 
 def harvest_at_bar(session) -> bool:
@@ -74,7 +76,8 @@ def polish_round(session) -> bool:
     meets the bar and is no twin of another harvest (polish must not merge two crabs into one),
     it is recorded anew (its `polish` says which harvest and round) and twins are judged
     against it from then on. The judge's bar is the harvest's; nothing else of the
-    judge is consulted. True when it was kept."""
+    judge is consulted. --harvest-grow: a harvest whose last GROW_AFTER rounds were not kept is
+    polished grown (operators.grown: the same picture with new constants). True when kept."""
     evolution, config = session.evolution, session.config
     portfolio = evolution.portfolio
     if (config.harvest_rounds == 1 or config.harvest_polish <= 0 or session.judge is None
@@ -83,17 +86,20 @@ def polish_round(session) -> bool:
     index = portfolio.due_round(config.harvest_rounds)
     if index is None:
         return False
-    rounds = portfolio.harvests[index].rounds
-    genome = parse(portfolio.harvests[index].form)
+    harvest = portfolio.harvests[index]
+    draw = harvest.rounds * ROUND_DRAW + index
+    genome = parse(harvest.form)
+    grow = config.harvest_grow if harvest.misses >= GROW_AFTER else 0
+    if grow:                                   # the same picture, with new constants to tune
+        genome = grown(genome, grow, seed=draw)
     genome.parts = {}
-    polished = polished_harvest(polisher(session), session.judge, genome,
-                                draw=rounds * ROUND_DRAW + index,
+    polished = polished_harvest(polisher(session), session.judge, genome, draw=draw,
                                 should_stop=evolution.evaluator.should_stop,
                                 apart=lambda g: portfolio.apart_all([g], besides=index)[0],
-                                harvest=index, round=rounds + 1)
+                                harvest=index, round=harvest.rounds + 1, grown=grow)
     if polished is None:
         portfolio.polished_round(index, fixed_fitness(genome))
-        log.info("harvest %d, round %d: %s", index, rounds + 1, genome.parts["polish"])
+        log.info("harvest %d, round %d: %s", index, harvest.rounds, genome.parts["polish"])
         return False
     polish = polished.parts["polish"]
     assign([polished], evolution.evaluator([polished]), config.pareto)   # this generation's views

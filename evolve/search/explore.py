@@ -45,7 +45,8 @@ class ExploreConfig(RunConfig):
         "elites", "tune_min_constants", "fresh_share", "portfolio", "portfolio_bar",
         "stall_generations", "restart_mode", "restart_share", "restart_units", "harvest",
         "lineage_harvests", "sibling_generations", "harvest_breed", "harvest_polish",
-        "harvest_apart", "harvest_rounds", "template_forms", "polish_thumb", "polish_blur"})
+        "harvest_apart", "harvest_rounds", "harvest_grow", "template_forms", "polish_thumb",
+        "polish_blur"})
     target: str = redefault(RunConfig, "target", "all", flag="classes",
                             help="which classes get a cell: all or a class query (crab)")
     population: int = redefault(RunConfig, "population", 32,

@@ -159,6 +159,29 @@ def jitter_constants(genome: Genome, sigma: float) -> tuple[Genome]:
     return (with_constants(genome, moved),)
 
 
+# NEAT-style growth: smooth, mirror-symmetric coordinate features a new term is weighted onto
+GROW_FEATURES = ("abs(x)", "y", "r", "mul(y, y)", "mul(abs(x), y)")
+
+
+def grown(genome: Genome, terms: int, seed: int) -> Genome:
+    """Complexification that keeps the picture: `terms` new terms at zero weight — the first
+    colour(0, 0, 0)·f on the colour formula's root, the rest 0·f added at random nodes of the
+    alpha (of the whole formula when it is no figure), each f one of GROW_FEATURES — so gradient
+    tuning has new constants to climb with. Draws only from its own `seed`."""
+    rng = random.Random(seed)
+    colour, alpha = figure_parts(genome)
+    if terms >= 1:
+        colour = parse(f"add({colour}, mul(colour(0.0, 0.0, 0.0), {rng.choice(GROW_FEATURES)}))")
+    shape = colour if alpha is None else alpha
+    for _ in range(terms - 1):
+        sites = [i for i, node in enumerate(shape) if node.arity > 0] or [0]
+        site = rng.choice(sites)
+        span = shape.searchSubtree(site)
+        term = parse(f"add({Genome(shape[span])}, mul(0.0, {rng.choice(GROW_FEATURES)}))")
+        shape = Genome(shape[:site] + list(term) + shape[span.stop:])
+    return shape if alpha is None else make_figure(colour, shape)
+
+
 # --- the toolbox ---------------------------------------------------------------------------------
 
 def make_toolbox(variation: Variation) -> base.Toolbox:
