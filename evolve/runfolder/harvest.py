@@ -23,7 +23,7 @@ ROUND_EVERY = 3       # generations between polish rounds (when nothing was harv
                       # generation on two CPU cores
 ROUND_RAMP = 4        # every ROUND_RAMP harvests in hand take a generation off that gap, to 1
 ROUND_DRAW = 1000     # round k of harvest i polishes under draw k·ROUND_DRAW + i (first: i)
-GROW_AFTER = 2        # --harvest-grow: rounds in a row not kept before a round polishes a grown form
+GROW_AFTER = 2        # --harvest-grow: rounds in a row not kept before a round polishes it grown
 
 
 def harvest_at_bar(session) -> bool:
