@@ -184,7 +184,7 @@ def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
     assert (crab.start_form, crab.symmetry, crab.template) == ("figure", "mirror", "crab")
     assert (crab.max_frequency, crab.view_grey, crab.size) == (4.0, 0.25, 256)
     assert (crab.harvest, crab.lineage_harvests, crab.sibling_generations, crab.harvest_polish,
-            crab.harvest_rounds) == (True, 3, 4, 40, 0)
+            crab.harvest_rounds, crab.harvest_grow) == (True, 3, 4, 40, 0, 3)
     assert (crab.tune_lr, crab.tune_share) == (0.01, 0.125)
     goldfish = evolve_config(parse(["evolve", "goldfish"]))
     assert (goldfish.start_form, goldfish.symmetry, goldfish.template) == \
@@ -194,10 +194,11 @@ def test_a_robust_crab_search_defaults_to_the_form_levers_and_flags_override():
                                     "--template", "none", "--max-frequency", "0",
                                     "--view-grey", "0", "--size", "128",
                                     "--harvest-polish", "0", "--harvest-rounds", "1",
+                                    "--harvest-grow", "0",
                                     "--tune-lr", "0.1", "--tune-share", "0.25"]))
     defaults = RunConfig(target="crab")
     for name in ("start_form", "symmetry", "template", "max_frequency", "view_grey", "size",
-                 "harvest_polish", "harvest_rounds", "tune_lr", "tune_share"):
+                 "harvest_polish", "harvest_rounds", "harvest_grow", "tune_lr", "tune_share"):
         assert getattr(explicit, name) == getattr(defaults, name), name
 
 

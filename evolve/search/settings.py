@@ -253,8 +253,8 @@ class RunConfig:
                                   low=0, high=1000)
     harvest_grow: int = setting(0, "terms a polish round adds at zero weight to a harvest whose "
                                 "last 2 rounds were not kept, so its constants have more to "
-                                "climb with (NEAT-style growth; 0: never)", "search",
-                                low=0, high=64)
+                                "climb with (NEAT-style growth; 0: never; a crab search: 3)",
+                                "search", low=0, high=64)
     # figure/ground genomes, symmetry, frequency discipline, templates (issue 20)
     symmetry: str = setting("none", "mirror: every formula sees |x|, so pictures are exactly "
                             "left-right symmetric (a robust class search: mirror)", "search",
