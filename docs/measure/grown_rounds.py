@@ -1,26 +1,27 @@
-"""What --harvest-grow's rounds did, from records' JSON alone (no networks): per run, the polish
+"""What --harvest-grow's rounds did, from records' JSON and formulas (no networks): per run, the polish
 rounds after each harvest's first (log.jsonl) and those kept, plain and grown, with the judge p and
 fixed-view fitness each moved from its harvest's previous record; the best judge p of each
 half and the round that made it; each harvest's constants as first recorded and at the end.
-usage: python docs/measure/grown_rounds.py RUN [RUN ...]"""
-import re
+usage: python docs/measure/grown_rounds.py RUN [RUN ...]   (the project on PYTHONPATH)"""
 import sys
 from pathlib import Path
 
+from genart import constants_of, parse
 from speed_summary import log_rows, record_rows
 
 HALF = 1800.0
-NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
 
 
 def constants(run: Path, record: dict) -> int:
-    """The record's formula's numbers (a colour counts 3, as constants_of counts it)."""
-    return len(NUMBER.findall((run / "records" / f"{record['number']:04d}.formula").read_text()))
+    """How many constants the record's formula has (constants_of: a colour counts 3)."""
+    text = (run / "records" / f"{record['number']:04d}.formula").read_text()
+    return len(constants_of(parse(text)))
 
 
 def main() -> None:
     for run in map(Path, sys.argv[1:]):
-        rows = [r for r in record_rows(run) if r.get("polish") and r.get("robust_bar")]
+        records = record_rows(run)
+        rows = [r for r in records if r.get("polish") and r.get("robust_bar")]
         last, moved = {}, {"plain": [], "grown": []}
         for row in rows:
             harvest, p = row["polish"]["harvest"], row["judge"]["probability"]
@@ -40,7 +41,7 @@ def main() -> None:
                 print(f"  {kind}: {len(rows_moved)} kept; judge p {sum(dp) / len(dp):+.3f} mean "
                       f"({sum(d > 0 for d in dp)} up), fixed fitness {sum(df) / len(df):+.3f} mean")
         for name, late in (("1st half", False), ("2nd half", True)):
-            half = [r for r in record_rows(run) if isinstance(r.get("judge"), dict)
+            half = [r for r in records if isinstance(r.get("judge"), dict)
                     and (r["elapsed"] > HALF) == late]
             if half:
                 best = max(half, key=lambda r: r["judge"]["probability"])
