@@ -1,7 +1,8 @@
 """What --harvest-grow's rounds did, from records' JSON and formulas (no networks): per run,
 the polish rounds after each harvest's first (log.jsonl) and those kept, plain and grown, with
 the judge p and fixed-view fitness each moved from its harvest's previous record; the best
-judge p of each half and the round that made it; each harvest's constants as first recorded and at the end.
+judge p of each half and the round that made it; each harvest's constants as first recorded
+and at the end.
 usage: python docs/measure/grown_rounds.py RUN [RUN ...]   (the project on PYTHONPATH)"""
 import sys
 from pathlib import Path
