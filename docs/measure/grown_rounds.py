@@ -2,8 +2,10 @@
 the polish rounds after each harvest's first (log.jsonl) and those kept, plain and grown, with
 the judge p and fixed-view fitness each moved from its harvest's previous record; the best
 judge p of each half and the round that made it; each harvest's constants as first recorded
-and at the end.
+and at the end; and the rounds tried, plain and grown, rebuilt from which rounds were kept
+(checkpoint.json's harvest_rounds: a round not kept leaves no record).
 usage: python docs/measure/grown_rounds.py RUN [RUN ...]   (the project on PYTHONPATH)"""
+import json
 import sys
 from pathlib import Path
 
@@ -11,12 +13,36 @@ from genart import constants_of, parse
 from speed_summary import log_rows, record_rows
 
 HALF = 1800.0
+GROW_AFTER = 2        # evolve.runfolder.harvest.GROW_AFTER: misses in a row before a grown round
 
 
 def constants(run: Path, record: dict) -> int:
     """How many constants the record's formula has (constants_of: a colour counts 3)."""
     text = (run / "records" / f"{record['number']:04d}.formula").read_text()
     return len(constants_of(parse(text)))
+
+
+def tried(run: Path, rows: list[dict]) -> dict[str, list[int]]:
+    """Rounds after the first, tried and kept, plain and grown: each harvest's rounds replayed
+    in order (checkpoint.json's count; a record for each kept one), a round grown when the
+    harvest's last GROW_AFTER rounds were not kept and the run grows. The replay's misses must
+    end as the checkpoint's harvest_misses."""
+    grow = json.loads((run / "config.json").read_text()).get("harvest_grow", 0)
+    portfolio = json.loads((run / "checkpoint.json").read_text())["portfolio"]
+    counts = portfolio["harvest_rounds"]
+    kept = {(r["polish"]["harvest"], r["polish"]["round"]) for r in rows}
+    out = {"plain": [0, 0], "grown": [0, 0]}
+    for harvest, rounds in enumerate(counts):
+        misses = 0
+        for number in range(2, rounds + 1):
+            won = (harvest, number) in kept
+            kind = out["grown" if grow and misses >= GROW_AFTER else "plain"]
+            kind[0], kind[1] = kind[0] + 1, kind[1] + won
+            misses = 0 if won else misses + 1
+        if misses != portfolio["harvest_misses"][harvest]:
+            sys.exit(f"{run}: harvest {harvest} replayed to {misses} misses, checkpoint says "
+                     f"{portfolio['harvest_misses'][harvest]}")
+    return out
 
 
 def main() -> None:
@@ -41,6 +67,8 @@ def main() -> None:
                 df = [m[1] for m in rows_moved]
                 print(f"  {kind}: {len(rows_moved)} kept; judge p {sum(dp) / len(dp):+.3f} mean "
                       f"({sum(d > 0 for d in dp)} up), fixed fitness {sum(df) / len(df):+.3f} mean")
+        print("  tried/kept: " + ", ".join(f"{kind} {n}/{k}"
+                                           for kind, (n, k) in tried(run, rows).items()))
         for name, late in (("1st half", False), ("2nd half", True)):
             half = [r for r in records if isinstance(r.get("judge"), dict)
                     and (r["elapsed"] > HALF) == late]
