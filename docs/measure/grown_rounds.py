@@ -9,11 +9,11 @@ import json
 import sys
 from pathlib import Path
 
+from evolve.runfolder.harvest import GROW_AFTER
 from genart import constants_of, parse
 from speed_summary import log_rows, record_rows
 
 HALF = 1800.0
-GROW_AFTER = 2        # evolve.runfolder.harvest.GROW_AFTER: misses in a row before a grown round
 
 
 def constants(run: Path, record: dict) -> int:
