@@ -121,6 +121,14 @@ class EnsembleObjective:
         that count, e.g. fewer views per tuning step than per generation."""
         return self.with_views(self.views.redraw(self.views.seed or 0, count))
 
+    def by_turns(self, step: int) -> EnsembleObjective:
+        """Network `step` mod M alone over the same views: tuning by turns, each Adam step one
+        network's pass, the steps between them every network's."""
+        copy = self.with_views(self.views)
+        copy.models = [self.models[step % len(self.models)]]
+        copy.model = copy.models[0]
+        return copy
+
     def redrawn(self, seed: int) -> EnsembleObjective:
         """As many fresh views as now, drawn from seed (a new generation, a new Adam step)."""
         return self.with_views(self.views.redraw(seed))     # same appearance chances

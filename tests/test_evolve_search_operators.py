@@ -9,7 +9,8 @@ from evolve.search.operators import (START_FORMS, Start, Variation, grown, initi
 from evolve.search.templates import crab_formula
 from evolve.search.tuning import tune_constants
 from genart import constants_of, parse, render_batch
-from scorers import Naturalness, fitness_of, make_objective
+from scorers import (EnsembleObjective, Naturalness, draw_views, fitness_of, load_model,
+                     make_objective, passes_counted)
 
 
 def test_sine_sums_carry_many_constants_and_round_trip():
@@ -81,6 +82,34 @@ def test_tail_mean_returns_the_mean_of_the_last_steps_constants(lite0):
     assert not torch.allclose(ends[0], ends[2])                    # the steps did move them
     assert torch.allclose(tuned(5, 3), torch.stack(ends).mean(0), atol=1e-6)
     assert not torch.allclose(tuned(5, 3), ends[2], atol=1e-4)
+
+
+def test_tuning_by_turns_pays_one_network_per_step_and_steps_on_each(lite0):
+    """turns: step k follows network k mod M's gradient alone, so one step by turns is one
+    step on the first network, and the second step moves on the second's."""
+    random.seed(6)
+    genome = parse(sine_sum_formula(3))
+    lite1 = load_model("efficientnet-lite1", "cpu")
+    views = draw_views(2, 3)
+    pair = EnsembleObjective([lite0, lite1], "crab", views)
+    first = EnsembleObjective([lite0], "crab", views)
+
+    def tuned(objective, steps, turns):
+        before = passes_counted()
+        (one,), _ = tune_constants([genome], objective, None, size=48, device="cpu",
+                                   steps=steps, lr=0.05, tail_mean=1, turns=turns,
+                                   view_seed=lambda step: 7 + step)
+        after = passes_counted()
+        spent = {m.name: after.get((m.name, "grad"), 0) - before.get((m.name, "grad"), 0)
+                 for m in (lite0, lite1)}
+        return torch.tensor(constants_of(one)), spent
+    one_turn, spent = tuned(pair, 1, True)
+    assert torch.allclose(one_turn, tuned(first, 1, False)[0])
+    assert spent == {"efficientnet-lite0": 2, "efficientnet-lite1": 0}     # 2 views, 1 step
+    two_turns, spent = tuned(pair, 2, True)
+    assert spent == {"efficientnet-lite0": 2, "efficientnet-lite1": 2}
+    assert not torch.allclose(two_turns, tuned(first, 2, False)[0], atol=1e-5)
+    assert not torch.allclose(tuned(pair, 1, False)[0], one_turn, atol=1e-5)   # not both
 
 
 def test_every_start_form_is_a_capacity_rich_formula_that_renders_and_round_trips():

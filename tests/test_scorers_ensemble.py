@@ -86,6 +86,20 @@ def test_ensemble_score_is_the_mean_margin_over_views_and_models(lite0, lite1):
     assert torch.allclose(parts[1].probs, mean_probs[1], atol=1e-5)
 
 
+def test_by_turns_scores_network_step_mod_m_alone_on_the_same_views(lite0, lite1, cat):
+    """Tuning by turns: step k's objective is network k mod M's margin over the same views,
+    the ensemble itself untouched."""
+    objective = EnsembleObjective([lite0, lite1], "crab", draw_views(3, 4))
+    with torch.inference_mode():
+        turns = [objective.by_turns(step)(cat) for step in range(3)]
+        alone = [EnsembleObjective([m], "crab", objective.views)(cat) for m in (lite0, lite1)]
+        both = objective(cat)
+    assert torch.allclose(turns[0], alone[0]) and torch.allclose(turns[2], alone[0])
+    assert torch.allclose(turns[1], alone[1]) and not torch.allclose(alone[0], alone[1])
+    assert torch.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-5)
+    assert objective.models == [lite0, lite1] and objective.by_turns(1).model is lite1
+
+
 def test_ensemble_fits_score_population_and_reports_target_mass(lite0, lite1):
     images = images_of(5)
     objective = EnsembleObjective([lite0, lite1], "crab", draw_views(2, 1))

@@ -67,7 +67,7 @@ def build_evaluator(config: RunConfig, model=None) -> Evaluator:
                      chunk_size=config.forward_chunk(device), model=model,
                      tune_view_size=config.tune_view_size, tune_views=config.tune_views,
                      render_options=render_options(config),
-                     max_frequency=config.max_frequency)
+                     max_frequency=config.max_frequency, tune_turns=config.tune_turns)
 
 
 def build_evolution(config: RunConfig, model=None,

@@ -117,7 +117,7 @@ def explore_evaluator(config: ExploreConfig, model=None) -> Evaluator:
     return Evaluator(objective, make_naturalness(config, gate=config.gate), size=config.size,
                      device=device, chunk_size=config.forward_chunk(device), model=model,
                      tune_view_size=config.tune_view_size,
-                     tune_views=config.tune_views)
+                     tune_views=config.tune_views, tune_turns=config.tune_turns)
 
 
 def scoring_passes_per_image(config: ExploreConfig) -> int:

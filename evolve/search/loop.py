@@ -44,8 +44,10 @@ class Evaluator:
                  chunk_size: int | None = None, model=None,   # None: scorers' default
                  tune_view_size: int = 0,                      # 0: each network's own size
                  tune_views: int = 0,                          # 0: the generation's view count
-                 render_options: dict | None = None, max_frequency: float = 0.0):
+                 render_options: dict | None = None, max_frequency: float = 0.0,
+                 tune_turns: bool = False):                   # one network per Adam step
         self.objective, self.naturalness = objective, naturalness
+        self.tune_turns = tune_turns
         self.render_options = dict(render_options or {})   # alpha (figures), mirror (symmetry)
         self.max_frequency = max_frequency                 # tuning's clamp on x, y, r factors
         self.size, self.device, self.chunk_size = size, device, chunk_size
@@ -121,7 +123,8 @@ class Evaluator:
                               device=self.device, steps=steps, lr=lr,
                               view_seed=lambda step: view_seed(seed, -1, step),
                               should_stop=self.should_stop, render_options=self.render_options,
-                              max_frequency=self.max_frequency)
+                              max_frequency=self.max_frequency,
+                              turns=self.tune_turns and cells is None)
 
     def climb(self, genomes: list[Genome], cells: list[int], *, steps: int, lr: float,
               views: int, kind: str, seed: int) -> list[Genome]:

@@ -145,11 +145,14 @@ class RunConfig:
     device: str = setting("auto", "auto, cpu, cuda or cuda:N", "scoring")
     tune: bool = setting(True, "constant tuning by Adam", "search")
     tune_steps: int = setting(40, "Adam steps of constant tuning per generation (40 beat 10 on "
-                              "the judge, 2 seeds)", "search", low=0, high=100000)
+                              "the judge, 2 seeds; a crab search: 80)", "search", low=0,
+                              high=100000)
     tune_share: float = setting(0.25, "fraction of the population tuned each generation "
                                 "(a crab search: 0.125)", "search", low=0.0, high=1.0)
     tune_lr: float = setting(0.1, "Adam learning rate of constant tuning (a crab search: 0.01)",
                              "search", above=0.0)
+    tune_turns: bool = setting(False, "each Adam step of constant tuning scores one network by "
+                               "turns, not all (a crab search: on)", "search")
     tune_min_constants: int = setting(48, "tune the best genomes that have at least this many "
                                       "constants", "search", low=0)
     pareto: bool = setting(False, "NSGA-II on (objective, −residual); the front goes to the "
@@ -191,9 +194,6 @@ class RunConfig:
     chunk_size: int = setting(8, "images per forward pass on the CPU (8 measured best; CUDA "
                               "scores the whole population at once)", "scoring",
                               low=1, high=MAX_POPULATION)
-    # --from (issue 23): parent formulas the first population is bred from, and where each came
-    # from (set by `genart evolve --from SOURCE…` in evolve/cli/runs.py, which reads the sources
-    # into formulas: a generated flag would put paths where formulas belong)
     parents: tuple[str, ...] = setting((), "parent formulas the first population is bred from "
                                        "(--from resolves record files, run folders or formula "
                                        "text to them)", "search", flag=NO_FLAG)

@@ -29,7 +29,8 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                    should_stop: Callable[[], bool] | None = None,
                    render_options: dict | None = None, max_frequency: float = 0.0,
                    first_candidate: int = 0,
-                   tail_mean: int = 0) -> tuple[list[Genome], list[float]]:
+                   tail_mean: int = 0,
+                   turns: bool = False) -> tuple[list[Genome], list[float]]:
     """Tune all `genomes` together for `steps` Adam steps; returns the best constants seen (or,
     with `tail_mean`, their mean over the last steps).
 
@@ -43,6 +44,8 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
     `tail_mean` k > 0: return the mean of the constants after each of the last k steps instead
     of the best seen (Polyak averaging: one step's easy views pick no winner); its fitness is
     then the last step's, the mean itself unscored.
+    `turns`: step k scores an ensemble objective's network k mod M alone (`by_turns`), so a
+    step costs one network's pass and consecutive steps see every network.
 
     Returns the tuned copies (fitness not set) and the fitness each had when its constants were
     scored — never below its starting fitness when the starting point is one of the candidates
@@ -72,6 +75,7 @@ def tune_constants(genomes: list[Genome], objective, naturalness, *, size: int,
                                   **(render_options or {}))                # (K, 3|4, H, W)
             seen = (objective.redrawn(view_seed(step)) if view_seed is not None
                     and hasattr(objective, "redrawn") else objective)
+            seen = seen.by_turns(step) if turns and hasattr(seen, "by_turns") else seen
             fitness = fitness_of(images, seen, naturalness)                # (K,)
         scored = fitness.detach().cpu() if step >= first_candidate else best_fitness
         for k in torch.nonzero(scored > best_fitness).flatten().tolist():
