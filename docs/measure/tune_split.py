@@ -9,7 +9,6 @@ import random
 import sys
 import time
 
-
 from evolve.runfolder.judge import judged
 from evolve.runfolder.session import build_evaluator
 from evolve.search.robust import drawn_genome, form_defaults, view_seed
