@@ -143,7 +143,7 @@ LINEAGE_DEFAULTS = {"stall_generations": 8, "restart_mode": "lineage", "harvest"
 # 12 minutes: 2 harvests, not 1). Each Adam step on one network by turns, 80 steps: a step costs
 # half, and from six jittered templates (docs/measure/tune_split.py, wave 31) Lite0's crab top-1
 # on the judge's 16 views reached 0.88 on 6 of 6 (4 of 6 at 40 steps on both), the judge's mean p
-# over six generations' worth 0.372 against 0.265, at ~1.2x the seconds a generation.
+# over six generations' worth 0.372 against 0.264, at ~1.2x the seconds a generation.
 TUNING_DEFAULTS = {"tune_lr": 0.01, "tune_share": 0.125, "tune_turns": True, "tune_steps": 80}
 
 # Issue 21: render for selection at the scale the judge and the audit see (native 240–260), not
