@@ -80,13 +80,13 @@ class Portfolio:
 
     # --- the archive ---------------------------------------------------------------------------
     def niches(self, genomes: list[Genome]) -> list[int]:
-        """Each genome's niche, from one batched render of the ones not seen before."""
+        """Each genome's niche, from one batched render, as drawn (records show it so), of the
+        ones not seen before."""
         texts = [str(g) for g in genomes]
         new = list(dict.fromkeys(t for t in texts if t not in self._niches))
         if new:
             unique = {t: g for t, g in zip(texts, genomes)}
-            with torch.inference_mode():
-                images = render_batch([unique[t] for t in new], DESCRIPTOR_SIZE, self.device)
+            images = self._renders([drawn_genome(self.config, unique[t]) for t in new])
             for text, niche in zip(new, niche_of(images).tolist()):
                 self._niches[text] = niche
         for text in texts:
