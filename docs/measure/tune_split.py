@@ -16,22 +16,6 @@ from evolve.search.settings import RunConfig
 from evolve.search.templates import template_population
 from evolve.search.tuning import tune_constants
 from scorers import JUDGE_SEED, draw_views, load_model
-from scorers.ensemble import EnsembleObjective
-
-
-class ByTurns:
-    """The objective's redraws, each on one network by turns (step k: network k mod M)."""
-
-    def __init__(self, objective: EnsembleObjective):
-        self.objective, self.turn = objective, 0
-
-    def redrawn(self, seed: int) -> EnsembleObjective:
-        whole = self.objective.redrawn(seed)
-        one = EnsembleObjective([whole.models[self.turn % len(whole.models)]], whole.classes,
-                                whole.views, kind=whole.kind, combine=whole.combine,
-                                coverage=whole.coverage, cap=whole.cap)
-        self.turn += 1
-        return one
 
 
 def main() -> None:
@@ -45,8 +29,8 @@ def main() -> None:
     classes = evaluator.objective.classes
     variants = {"both 3v x40": (evaluator.objective.with_view_count(3), 40),
                 "both 2v x60": (evaluator.objective.with_view_count(2), 60),
-                "turns 3v x80": (ByTurns(evaluator.objective.with_view_count(3)), 80),
-                "turns 3v x60": (ByTurns(evaluator.objective.with_view_count(3)), 60)}
+                "turns 3v x80": (evaluator.objective.with_view_count(3), 80),
+                "turns 3v x60": (evaluator.objective.with_view_count(3), 60)}
     chosen = sys.argv[3].split(",") if len(sys.argv) > 3 else list(variants)
     for start in starts:
         random.seed(start)
@@ -61,7 +45,7 @@ def main() -> None:
                     device=evaluator.device, steps=steps, lr=config.tune_lr,
                     view_seed=lambda step, r=r: view_seed(100 * start + r, -1, step),
                     render_options=evaluator.render_options,
-                    max_frequency=config.max_frequency)
+                    max_frequency=config.max_frequency, turns=name.startswith("turns"))
                 clock += time.perf_counter() - began
                 drawn = drawn_genome(config, current)
                 top1 = judged(drawn, lite0, classes, judge_views)["top1_rate"]
