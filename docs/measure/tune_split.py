@@ -1,6 +1,6 @@
 """Which constant tuning climbs fastest per second from a lineage's start: every Adam step on
-both networks (the default: 3 views each, 40 steps a generation), on 2 views each (60 steps),
-or on one network per step by turns (3 views, 80 steps: about the same seconds a generation).
+both networks (wave 30's default: 3 views each, 40 steps a generation), on 2 views each (60
+steps), or on one network per step by turns (3 views, 80 steps: ~1.2x the seconds; or 60).
 Each variant tunes jittered crab-template copies for ROUNDS generations' worth, each round
 starting where the last ended, and after each round the judge's numbers are taken on its 16
 fixed views: Lite0's crab top-1 rate (the bar's screen) and Lite2's mean crab p.
